@@ -1,0 +1,52 @@
+// The per-step exchange inside an ensemble group, behind one interface.
+//
+// Backends: MPI (host buffers), NCCL (device buffers; built with RLAE_CUDA).
+// Every collective is called by all ranks of the group in the same order, as
+// MPI requires. Buffers are raw pointers so that the same interface serves
+// ATen tensors, pinned host memory and plain cudaMalloc'd device memory.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace rlae {
+
+enum class DType { f32, f64, i32, i64, u8 };
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const char* backend() const = 0;
+  // True when buffers must live in device memory (NCCL).
+  virtual bool device_buffers() const = 0;
+
+  // In place: buf[i] = sum over ranks of buf[i].
+  virtual void all_reduce_sum(void* buf, size_t count, DType dtype) = 0;
+  // recv holds size() * count elements; rank r's send lands at recv + r * count.
+  virtual void all_gather(const void* send, void* recv, size_t count, DType dtype) = 0;
+  // buf of `root` is copied to every rank.
+  virtual void broadcast(void* buf, size_t count, DType dtype, int root) = 0;
+  // Waits until every rank arrives; on device backends also for queued work.
+  virtual void barrier() = 0;
+};
+
+// MPI on host buffers. Duplicates `comm` (the caller keeps ownership of it).
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm);
+
+// NCCL on device `device` of this process: rank 0 of `comm` creates the unique
+// id and broadcasts it over MPI. Throws rlae::Error when built without CUDA.
+std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, int device);
+
+// The NCCL library version ("2.27.3"), or "" when built without CUDA.
+std::string nccl_version();
+
+}  // namespace rlae

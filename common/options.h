@@ -1,0 +1,61 @@
+// Command-line + INI configuration for every rlae subcommand (Boost.Program_options).
+//
+// Every option of a subcommand can be given on the command line (`--lr 3e-4`) or
+// in the INI file named by `--config FILE` (`lr = 3e-4`); the command line wins.
+// Bad input throws rlae::UsageError with one line naming the option and the
+// expected form; the CLI turns that into exit code 2.
+#pragma once
+
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/value_semantic.hpp>
+#include <boost/program_options/variables_map.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace rlae {
+
+namespace po = boost::program_options;
+
+struct CommandSpec {
+  std::string name;     // "train"
+  std::string summary;  // one line for `rlae --help`
+  std::string usage;    // "rlae train --config FILE [options]"
+};
+
+// Parses argv (argv[0] is the subcommand name) against `desc`, to which `--help`
+// and `--config FILE` are added. Returns std::nullopt when --help was given (the
+// help text has been written to `help_out`). Positional arguments are accepted
+// only when `positional` names an option of `desc`.
+std::optional<po::variables_map> parse_command_options(
+    const CommandSpec& spec, const po::options_description& desc, int argc,
+    const char* const* argv, std::ostream& help_out,
+    const char* positional = nullptr);
+
+// The fully resolved configuration in INI form: every option with a value,
+// one `key = value` line each, sorted by key; options that took their default
+// are marked with a trailing comment. Readable back by `--config`.
+std::string format_resolved_config(const po::options_description& desc,
+                                   const po::variables_map& vm);
+
+// Writes format_resolved_config() to `path` atomically (temporary name, rename).
+void write_resolved_config(const std::string& path, const po::options_description& desc,
+                           const po::variables_map& vm);
+
+// Typed option values with a readable placeholder ("FLOAT", "N", "FILE"...),
+// used in --help and in error messages.
+template <typename T>
+po::typed_value<T>* opt(const char* placeholder) {
+  return po::value<T>()->value_name(placeholder);
+}
+template <typename T>
+po::typed_value<T>* opt(const char* placeholder, const T& default_value) {
+  return po::value<T>()->value_name(placeholder)->default_value(default_value);
+}
+
+// Splits "a,b,c" into {"a","b","c"}, trimming spaces; empty items are an error
+// naming `what`.
+std::vector<std::string> split_list(const std::string& text, const std::string& what);
+
+}  // namespace rlae

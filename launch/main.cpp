@@ -1,0 +1,83 @@
+// rlae: one binary, subcommands; under mpirun, roles by rank.
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "common/check.h"
+#include "launch/commands.h"
+#include "rlae_build_info.h"
+
+namespace rlae::cli {
+namespace {
+
+const Command kCommands[] = {
+    {"train", "train an RLAE ensemble policy (mpirun -np 1+G*K rlae train --config run.ini)", cmd_train},
+    {"eval", "accuracy and latency of a policy or baseline on a dataset", cmd_eval},
+    {"generate", "answer prompts with a member or a trained ensemble", cmd_generate},
+    {"replay", "inspect, export and re-train from HDF5 replay shards", cmd_replay},
+    {"sweep", "hyperparameter sweeps (Slurm job arrays) and run comparison", cmd_sweep},
+    {"pretrain", "train a tiny member LLM from scratch (Hugging Face layout)", cmd_pretrain},
+    {"bench", "speed benchmarks, printed as side-by-side ratios", cmd_bench},
+    {"info", "versions of every component, CUDA/NCCL support, visible GPUs", cmd_info},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out, "rlae %s: reinforcement-learned ensembles of LLMs\n\n", RLAE_VERSION);
+  std::fprintf(out, "usage: rlae <command> [options]   (rlae <command> --help for its options)\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+// One line: newlines from nested messages folded into spaces.
+std::string one_line(std::string s) {
+  for (char& c : s) if (c == '\n' || c == '\r') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+int run(int argc, const char* const* argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return kExitUsage;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return kExitOk;
+  }
+  if (name == "--version") {
+    std::printf("rlae %s\n", RLAE_VERSION);
+    return kExitOk;
+  }
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "rlae: unknown command '%s'; commands: train, eval, generate, replay, sweep, pretrain, bench, info\n",
+               name.c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace rlae::cli
+
+int main(int argc, char** argv) {
+  using namespace rlae::cli;
+  const char* cmd = argc > 1 ? argv[1] : "";
+  try {
+    return run(argc, argv);
+  } catch (const rlae::UsageError& e) {
+    std::fprintf(stderr, "%s\n", one_line(e.what()).c_str());
+    return kExitUsage;
+  } catch (const rlae::Error& e) {
+    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what()).c_str());
+    return kExitError;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what_without_backtrace()).c_str());
+    return kExitError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what()).c_str());
+    return kExitError;
+  }
+}

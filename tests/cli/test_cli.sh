@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The rlae binary as a user meets it: exit codes, one-line errors, info.
+set -u
+rlae=$1
+fail=0
+check() { # check NAME EXPECTED_RC CMD...   (stdout+stderr in $out)
+  local name=$1 want=$2; shift 2
+  out=$("$@" 2>&1); local rc=$?
+  if [ "$rc" != "$want" ]; then echo "FAIL $name: exit $rc, expected $want; output: $out"; fail=1; return 1; fi
+  echo "ok   $name"
+}
+contains() { # contains NAME TEXT
+  if ! grep -qF -- "$2" <<<"$out"; then echo "FAIL $1: output lacks '$2': $out"; fail=1; fi
+}
+
+check "no command" 2 "$rlae"
+check "unknown command" 2 "$rlae" frobnicate; contains "unknown command" "unknown command 'frobnicate'"
+check "help" 0 "$rlae" --help; contains "help" "info"
+check "train unknown flag" 2 "$rlae" train --no-such-flag
+contains "train unknown flag" "rlae train: unknown option '--no-such-flag'"
+[ "$(wc -l <<<"$out")" = 1 ] || { echo "FAIL train unknown flag: not one line: $out"; fail=1; }
+check "train bad value" 2 "$rlae" train --lr fast; contains "train bad value" "expected FLOAT"
+check "train help" 0 "$rlae" train --help; contains "train help" "--clip"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+printf 'lr = 3e-4\nbogus_key = 1\n' > "$tmp/run.ini"
+check "train bad ini" 2 "$rlae" train --config "$tmp/run.ini"; contains "train bad ini" "bogus_key"
+check "train missing ini" 2 "$rlae" train --config "$tmp/none.ini"; contains "train missing ini" "none.ini"
+printf 'lr = 3e-4\n' > "$tmp/ok.ini"
+check "train not built" 3 "$rlae" train --config "$tmp/ok.ini"; contains "train not built" "not built yet"
+for c in eval replay sweep pretrain bench; do
+  check "$c unknown flag" 2 "$rlae" $c --no-such-flag
+done
+check "info" 0 "$rlae" info
+for k in LibTorch BLAS MPI HDF5 ZeroMQ Boost CUDA NCCL GPUs; do contains "info" "$k"; done
+check "info json" 0 "$rlae" info --json
+for k in libtorch mpi hdf5 zeromq boost cuda_compiled nccl_compiled gpus_visible; do contains "info json" "\"$k\""; done
+exit $fail
