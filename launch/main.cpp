@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"replay", "inspect, export and re-train from HDF5 replay shards", cmd_replay},
     {"sweep", "hyperparameter sweeps (Slurm job arrays) and run comparison", cmd_sweep},
     {"pretrain", "train a tiny member LLM from scratch (Hugging Face layout)", cmd_pretrain},
+    {"data", "make the maths word-problem suite; dataset statistics", cmd_data},
     {"bench", "speed benchmarks, printed as side-by-side ratios", cmd_bench},
     {"info", "versions of every component, CUDA/NCCL support, visible GPUs", cmd_info},
 };
@@ -54,7 +55,7 @@ int run(int argc, const char* const* argv) {
   for (const Command& c : kCommands) {
     if (name == c.name) return c.run(argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "rlae: unknown command '%s'; commands: train, eval, generate, replay, sweep, pretrain, bench, info\n",
+  std::fprintf(stderr, "rlae: unknown command '%s'; see 'rlae --help'\n",
                name.c_str());
   return kExitUsage;
 }
