@@ -121,7 +121,9 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
         ASSERT_EQ(std::sscanf(p.answer.c_str() + start, "%lld %c %lld = %lld", &x, &op, &y, &r), 4) << p.answer;
         const long long want = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : (y ? x / y : -1);
         EXPECT_EQ(r, want) << p.answer;
-        if (op == '/') EXPECT_EQ(x % y, 0) << p.answer;
+        if (op == '/') {
+          EXPECT_EQ(x % y, 0) << p.answer;
+        }
         ++steps;
         pos += 3;
       }
