@@ -22,4 +22,13 @@ MixResult mix_dense_argmax(const at::Tensor& probs, const at::Tensor& weights);
 // The CPU reference, whatever device the inputs are on (tests compare with it).
 MixResult mix_dense_argmax_cpu(const at::Tensor& probs, const at::Tensor& weights);
 
+// Sparse top-k mode: each member contributes its top-k (union id, probability).
+// ids   [K, B, k] int32 union ids (distinct within one member's row)
+// probs [K, B, k] float32
+// weights [B, K] float32
+// merged(u) = sum over members m = 0..K-1 of w[b,m] * p_m(u), where p_m(u) = 0
+// when u is not in member m's top-k; token = argmax (ties -> smallest union id).
+MixResult mix_sparse_argmax(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights);
+MixResult mix_sparse_argmax_cpu(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights);
+
 }  // namespace rlae::kernels

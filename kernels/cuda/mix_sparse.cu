@@ -1,0 +1,71 @@
+#include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/mix_sparse.cuh"
+
+namespace rlae::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+
+__device__ __forceinline__ void arg_better(float& v, int64_t& i, float ov, int64_t oi) {
+  if (ov > v || (ov == v && oi < i)) {
+    v = ov;
+    i = oi;
+  }
+}
+
+// One block per sequence; each thread scores entries (m, j) of the K*k payload,
+// each union id once (at its first appearance), summing members in order with
+// separately rounded multiply and add, exactly as the CPU reference.
+__global__ void mix_sparse_argmax_kernel(const int32_t* __restrict__ ids,
+                                         const float* __restrict__ probs,
+                                         const float* __restrict__ weights, int K, int B, int k,
+                                         int64_t* __restrict__ token, float* __restrict__ prob) {
+  const int b = blockIdx.x;
+  auto at = [&](int m, int j) { return (static_cast<int64_t>(m) * B + b) * k + j; };
+  float best = -1.f;
+  int64_t best_id = INT64_MAX;
+  for (int e = threadIdx.x; e < K * k; e += blockDim.x) {
+    const int m = e / k, j = e % k;
+    const int32_t u = ids[at(m, j)];
+    bool seen = false;
+    for (int m2 = 0; m2 < m && !seen; ++m2)
+      for (int j2 = 0; j2 < k; ++j2)
+        if (ids[at(m2, j2)] == u) { seen = true; break; }
+    if (seen) continue;
+    float acc = 0.f;
+    for (int m2 = 0; m2 < K; ++m2) {
+      for (int j2 = 0; j2 < k; ++j2) {
+        if (ids[at(m2, j2)] == u) {
+          acc = __fadd_rn(acc, __fmul_rn(probs[at(m2, j2)], weights[b * K + m2]));
+          break;
+        }
+      }
+    }
+    arg_better(best, best_id, acc, u);
+  }
+  __shared__ float s_val[kThreads];
+  __shared__ int64_t s_id[kThreads];
+  s_val[threadIdx.x] = best;
+  s_id[threadIdx.x] = best_id;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride)
+      arg_better(s_val[threadIdx.x], s_id[threadIdx.x], s_val[threadIdx.x + stride], s_id[threadIdx.x + stride]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    token[b] = s_id[0];
+    prob[b] = s_val[0];
+  }
+}
+
+}  // namespace
+
+void mix_sparse_argmax(const int32_t* ids, const float* probs, const float* weights, int K, int B,
+                       int k, int64_t* token, float* prob, cudaStream_t stream) {
+  if (B == 0) return;
+  mix_sparse_argmax_kernel<<<B, kThreads, 0, stream>>>(ids, probs, weights, K, B, k, token, prob);
+  RLAE_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace rlae::cuda
