@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rlae {
 
@@ -38,6 +39,14 @@ class Communicator {
   // Waits until every rank arrives; on device backends also for queued work.
   virtual void barrier() = 0;
 };
+
+// In-process: `size` communicators sharing one group, one per thread, so that
+// the decode loop that runs one member per MPI rank runs unchanged with one
+// member per thread. Sums are taken in rank order (deterministic). When a
+// thread fails, group_abort() wakes every rank waiting in a collective with an
+// rlae::Error instead of a hang.
+std::vector<std::unique_ptr<Communicator>> make_inprocess_group(int size);
+void group_abort(Communicator& member_of_group, const std::string& reason);
 
 // MPI on host buffers. Duplicates `comm` (the caller keeps ownership of it).
 std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm);

@@ -1,0 +1,74 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "actors/communicator.h"
+#include "common/check.h"
+
+namespace rlae {
+namespace {
+
+// Runs fn(rank, comm) on one thread per rank.
+template <typename Fn>
+void run_group(int n, Fn fn) {
+  auto group = make_inprocess_group(n);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r) threads.emplace_back([&, r] { fn(r, *group[r]); });
+  for (auto& t : threads) t.join();
+}
+
+TEST(InProcessComm, CollectivesMatchTheirDefinition) {
+  for (int n : {1, 2, 3, 5}) {
+    std::atomic<int> failures{0};
+    run_group(n, [&](int r, Communicator& c) {
+      EXPECT_EQ(c.rank(), r);
+      EXPECT_EQ(c.size(), n);
+      for (int iter = 0; iter < 50; ++iter) {  // repeated: buffers reused across collectives
+        std::vector<float> f = {1.0f * r, 0.5f};
+        c.all_reduce_sum(f.data(), f.size(), DType::f32);
+        if (f[0] != n * (n - 1) / 2.0f || f[1] != 0.5f * n) ++failures;
+        std::vector<int32_t> mine = {r, r * 10}, all(2 * n);
+        c.all_gather(mine.data(), all.data(), 2, DType::i32);
+        for (int k = 0; k < n; ++k) {
+          if (all[2 * k] != k || all[2 * k + 1] != 10 * k) ++failures;
+        }
+        int64_t b = r == iter % n ? 1000 + iter : -1;
+        c.broadcast(&b, 1, DType::i64, iter % n);
+        if (b != 1000 + iter) ++failures;
+      }
+    });
+    EXPECT_EQ(failures.load(), 0) << "n=" << n;
+  }
+}
+
+TEST(InProcessComm, SumIsInRankOrder) {
+  // (1e8 + 1) - 1e8 in float depends on order; rank order is fixed.
+  std::vector<float> got(3);
+  run_group(3, [&](int r, Communicator& c) {
+    float v[1] = {r == 0 ? 1e8f : r == 1 ? 1.0f : -1e8f};
+    c.all_reduce_sum(v, 1, DType::f32);
+    got[r] = v[0];
+  });
+  const float expect = (1e8f + 1.0f) + -1e8f;
+  for (float g : got) EXPECT_EQ(g, expect);
+}
+
+TEST(InProcessComm, AbortWakesWaitersWithAnError) {
+  std::atomic<int> errors{0};
+  run_group(3, [&](int r, Communicator& c) {
+    if (r == 2) {
+      group_abort(c, "rank 2 failed to load its member");
+      return;
+    }
+    try {
+      c.barrier();
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("rank 2 failed") != std::string::npos) ++errors;
+    }
+  });
+  EXPECT_EQ(errors.load(), 2);
+}
+
+}  // namespace
+}  // namespace rlae
