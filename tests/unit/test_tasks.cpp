@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -61,6 +62,7 @@ TEST(Dataset, ReadsRlaeAndGsm8kLines) {
   EXPECT_EQ(ds[1].task, "gsm8k");
   EXPECT_EQ(ds[1].gold, 1018);
   EXPECT_NE(ds[1].id.find("-3"), std::string::npos) << ds[1].id;  // line number
+  std::remove(path.c_str());
 }
 
 void expect_error_at(const std::string& content, const std::string& needle) {
@@ -74,6 +76,7 @@ void expect_error_at(const std::string& content, const std::string& needle) {
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find(needle), std::string::npos) << msg;
   }
+  std::remove(path.c_str());
 }
 
 TEST(Dataset, BadLinesNameFileAndLine) {
