@@ -1,0 +1,259 @@
+#include "learner/replay.h"
+
+#include <H5Cpp.h>
+
+#include <ATen/ATen.h>
+#include <cstdio>
+
+#include "common/check.h"
+#include "common/fs.h"
+#include "rlae_build_info.h"
+
+namespace rlae {
+namespace {
+
+// Every HDF5 call of this file goes through one try block per public function;
+// H5::Exception becomes rlae::Error naming the file and HDF5's own message.
+[[noreturn]] void rethrow_h5(const H5::Exception& e, const std::string& path, const char* what) {
+  RLAE_FAIL(path, ": HDF5 error while ", what, ": ", e.getFuncName(), ": ", e.getDetailMsg());
+}
+
+void check_tensor(const at::Tensor& t, const char* name, at::ScalarType dtype, int64_t dim) {
+  RLAE_CHECK(t.defined(), "replay batch: field '", name, "' is missing");
+  RLAE_CHECK(t.scalar_type() == dtype, "replay batch: field '", name, "' must be ", dtype, ", got ",
+             t.scalar_type());
+  RLAE_CHECK(t.dim() == dim, "replay batch: field '", name, "' must have ", dim, " dimensions, got ",
+             t.sizes());
+}
+
+H5::PredType h5_type(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return H5::PredType::NATIVE_FLOAT;
+    case at::kByte: return H5::PredType::NATIVE_UINT8;
+    case at::kLong: return H5::PredType::NATIVE_INT64;
+    case at::kInt: return H5::PredType::NATIVE_INT32;
+    default: break;
+  }
+  RLAE_ASSERT(false, "no HDF5 type for ", t);
+  return H5::PredType::NATIVE_FLOAT;
+}
+
+void write_tensor(H5::Group& g, const char* name, const at::Tensor& t_in) {
+  const at::Tensor t = t_in.to(at::kCPU).contiguous();
+  std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
+  H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+  H5::DSetCreatPropList props;
+  if (t.numel() > 0) {
+    // Chunks of up to 1024 rows, whole inner dimensions.
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::min<hsize_t>(dims[0], 1024);
+    props.setChunk(static_cast<int>(chunk.size()), chunk.data());
+    props.setShuffle();
+    props.setDeflate(4);
+  }
+  H5::DataSet ds = g.createDataSet(name, h5_type(t.scalar_type()), space, props);
+  if (t.numel() > 0) ds.write(t.data_ptr(), h5_type(t.scalar_type()));
+}
+
+void write_strings(H5::Group& g, const char* name, const std::vector<std::string>& v) {
+  hsize_t n = v.size();
+  H5::DataSpace space(1, &n);
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  type.setCset(H5T_CSET_UTF8);
+  H5::DSetCreatPropList props;
+  if (n > 0) {
+    hsize_t chunk = std::min<hsize_t>(n, 1024);
+    props.setChunk(1, &chunk);
+    props.setDeflate(4);
+  }
+  H5::DataSet ds = g.createDataSet(name, type, space, props);
+  std::vector<const char*> ptrs;
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  if (n > 0) ds.write(ptrs.data(), type);
+}
+
+void write_attr(H5::H5Object& o, const char* name, const std::string& value) {
+  H5::StrType type(H5::PredType::C_S1, value.empty() ? 1 : value.size());
+  type.setCset(H5T_CSET_UTF8);
+  H5::Attribute a = o.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  a.write(type, value.empty() ? std::string(1, '\0') : value);
+}
+
+void write_attr(H5::H5Object& o, const char* name, int64_t value) {
+  H5::Attribute a = o.createAttribute(name, H5::PredType::NATIVE_INT64, H5::DataSpace(H5S_SCALAR));
+  a.write(H5::PredType::NATIVE_INT64, &value);
+}
+
+at::Tensor read_tensor(H5::Group& g, const char* name, at::ScalarType dtype, int dim, const std::string& path) {
+  RLAE_CHECK(g.nameExists(name), path, ": replay shard lacks dataset '", name, "'");
+  H5::DataSet ds = g.openDataSet(name);
+  H5::DataSpace space = ds.getSpace();
+  RLAE_CHECK(space.getSimpleExtentNdims() == dim, path, ": dataset '", name, "' has ",
+             space.getSimpleExtentNdims(), " dimensions, expected ", dim);
+  std::vector<hsize_t> dims(dim);
+  space.getSimpleExtentDims(dims.data());
+  std::vector<int64_t> sizes(dims.begin(), dims.end());
+  at::Tensor t = at::empty(sizes, at::TensorOptions().dtype(dtype));
+  if (t.numel() > 0) ds.read(t.data_ptr(), h5_type(dtype));
+  return t;
+}
+
+std::vector<std::string> read_strings(H5::Group& g, const char* name, const std::string& path) {
+  RLAE_CHECK(g.nameExists(name), path, ": replay shard lacks dataset '", name, "'");
+  H5::DataSet ds = g.openDataSet(name);
+  hsize_t n = 0;
+  RLAE_CHECK(ds.getSpace().getSimpleExtentNdims() == 1, path, ": dataset '", name, "' must be 1-D");
+  ds.getSpace().getSimpleExtentDims(&n);
+  std::vector<std::string> out(n);
+  if (n == 0) return out;
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  type.setCset(H5T_CSET_UTF8);
+  std::vector<char*> ptrs(n, nullptr);
+  ds.read(ptrs.data(), type);
+  for (hsize_t i = 0; i < n; ++i) out[i] = ptrs[i] ? ptrs[i] : "";
+  H5::DataSet::vlenReclaim(ptrs.data(), type, ds.getSpace());
+  return out;
+}
+
+std::string read_attr_string(H5::H5Object& o, const char* name, const std::string& path) {
+  RLAE_CHECK(o.attrExists(name), path, ": replay shard lacks attribute '", name, "'");
+  H5::Attribute a = o.openAttribute(name);
+  std::string s;
+  a.read(a.getStrType(), s);
+  return s;
+}
+
+int64_t read_attr_int(H5::H5Object& o, const char* name, const std::string& path) {
+  RLAE_CHECK(o.attrExists(name), path, ": replay shard lacks attribute '", name, "'");
+  int64_t v = 0;
+  o.openAttribute(name).read(H5::PredType::NATIVE_INT64, &v);
+  return v;
+}
+
+}  // namespace
+
+int64_t TrajectoryBatch::num_steps() const { return rewards.defined() ? rewards.size(0) : 0; }
+
+void TrajectoryBatch::validate() const {
+  check_tensor(rewards, "rewards", at::kFloat, 1);
+  const int64_t N = rewards.size(0);
+  check_tensor(obs, "obs", at::kFloat, 3);
+  check_tensor(share_obs, "share_obs", at::kFloat, 2);
+  check_tensor(actions, "actions", at::kFloat, 3);
+  check_tensor(logprobs, "logprobs", at::kFloat, 2);
+  check_tensor(weights, "weights", at::kFloat, 2);
+  check_tensor(dones, "dones", at::kByte, 1);
+  check_tensor(values, "values", at::kFloat, 1);
+  check_tensor(policy_version, "policy_version", at::kLong, 1);
+  check_tensor(episode, "episode", at::kLong, 1);
+  check_tensor(span_index, "span_index", at::kInt, 1);
+  const int64_t A = obs.size(1);
+  struct Row { const char* name; const at::Tensor& t; };
+  for (const Row& r : {Row{"obs", obs}, Row{"share_obs", share_obs}, Row{"actions", actions},
+                       Row{"logprobs", logprobs}, Row{"weights", weights}, Row{"dones", dones},
+                       Row{"values", values}, Row{"policy_version", policy_version},
+                       Row{"episode", episode}, Row{"span_index", span_index}}) {
+    RLAE_CHECK(r.t.size(0) == N, "replay batch: field '", r.name, "' has ", r.t.size(0), " steps, rewards has ", N);
+  }
+  RLAE_CHECK(actions.size(1) == A && logprobs.size(1) == A, "replay batch: actions ", actions.sizes(),
+             " and logprobs ", logprobs.sizes(), " disagree with obs ", obs.sizes(), " on the agent count");
+  const int64_t E = num_episodes();
+  RLAE_CHECK(task.size() == static_cast<size_t>(E) && text.size() == static_cast<size_t>(E) &&
+                 correct.size() == static_cast<size_t>(E),
+             "replay batch: episode fields differ in length (prompt_id ", E, ", task ", task.size(), ", text ",
+             text.size(), ", correct ", correct.size(), ")");
+  if (N > 0) {
+    RLAE_CHECK(episode.min().item<int64_t>() >= 0 && episode.max().item<int64_t>() < E,
+               "replay batch: step episode index outside [0, ", E, ")");
+  }
+}
+
+void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, const ShardInfo& info) {
+  batch.validate();
+  const std::string tmp = path + ".tmp";
+  try {
+    H5::Exception::dontPrint();
+    {
+      H5::H5File file(tmp, H5F_ACC_TRUNC);
+      write_attr(file, "schema_version", int64_t{kReplaySchemaVersion});
+      write_attr(file, "config_hash", info.config_hash);
+      write_attr(file, "run_id", info.run_id);
+      write_attr(file, "algo", info.algo);
+      write_attr(file, "iteration", info.iteration);
+      write_attr(file, "rlae_version", std::string(RLAE_VERSION));
+      H5::Group steps = file.createGroup("/steps");
+      write_tensor(steps, "obs", batch.obs);
+      write_tensor(steps, "share_obs", batch.share_obs);
+      write_tensor(steps, "actions", batch.actions);
+      write_tensor(steps, "logprobs", batch.logprobs);
+      write_tensor(steps, "weights", batch.weights);
+      write_tensor(steps, "rewards", batch.rewards);
+      write_tensor(steps, "dones", batch.dones);
+      write_tensor(steps, "values", batch.values);
+      write_tensor(steps, "policy_version", batch.policy_version);
+      write_tensor(steps, "episode", batch.episode);
+      write_tensor(steps, "span_index", batch.span_index);
+      H5::Group eps = file.createGroup("/episodes");
+      write_strings(eps, "prompt_id", batch.prompt_id);
+      write_strings(eps, "task", batch.task);
+      write_strings(eps, "text", batch.text);
+      write_tensor(eps, "correct",
+                   at::from_blob(const_cast<uint8_t*>(batch.correct.data()),
+                                 {static_cast<int64_t>(batch.correct.size())}, at::kByte));
+      file.flush(H5F_SCOPE_GLOBAL);
+    }  // closed here: only a complete file gets the final name
+  } catch (const H5::Exception& e) {
+    std::remove(tmp.c_str());
+    rethrow_h5(e, tmp, "writing a replay shard");
+  }
+  rename_file(tmp, path);
+}
+
+TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
+  try {
+    H5::Exception::dontPrint();
+    RLAE_CHECK(H5::H5File::isHdf5(path), path, ": not an HDF5 file");
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    const int64_t version = read_attr_int(file, "schema_version", path);
+    RLAE_CHECK(version == kReplaySchemaVersion, path, ": replay schema version ", version,
+               ", this rlae reads version ", kReplaySchemaVersion);
+    if (info != nullptr) {
+      info->schema_version = static_cast<int>(version);
+      info->config_hash = read_attr_string(file, "config_hash", path);
+      info->run_id = read_attr_string(file, "run_id", path);
+      info->algo = read_attr_string(file, "algo", path);
+      info->iteration = read_attr_int(file, "iteration", path);
+    }
+    RLAE_CHECK(file.nameExists("steps") && file.nameExists("episodes"), path,
+               ": replay shard lacks the /steps or /episodes group");
+    H5::Group steps = file.openGroup("steps");
+    TrajectoryBatch b;
+    b.obs = read_tensor(steps, "obs", at::kFloat, 3, path);
+    b.share_obs = read_tensor(steps, "share_obs", at::kFloat, 2, path);
+    b.actions = read_tensor(steps, "actions", at::kFloat, 3, path);
+    b.logprobs = read_tensor(steps, "logprobs", at::kFloat, 2, path);
+    b.weights = read_tensor(steps, "weights", at::kFloat, 2, path);
+    b.rewards = read_tensor(steps, "rewards", at::kFloat, 1, path);
+    b.dones = read_tensor(steps, "dones", at::kByte, 1, path);
+    b.values = read_tensor(steps, "values", at::kFloat, 1, path);
+    b.policy_version = read_tensor(steps, "policy_version", at::kLong, 1, path);
+    b.episode = read_tensor(steps, "episode", at::kLong, 1, path);
+    b.span_index = read_tensor(steps, "span_index", at::kInt, 1, path);
+    H5::Group eps = file.openGroup("episodes");
+    b.prompt_id = read_strings(eps, "prompt_id", path);
+    b.task = read_strings(eps, "task", path);
+    b.text = read_strings(eps, "text", path);
+    const at::Tensor correct = read_tensor(eps, "correct", at::kByte, 1, path);
+    b.correct.assign(correct.data_ptr<uint8_t>(), correct.data_ptr<uint8_t>() + correct.numel());
+    try {
+      b.validate();
+    } catch (const Error& e) {
+      RLAE_FAIL(path, ": ", e.what());
+    }
+    return b;
+  } catch (const H5::Exception& e) {
+    rethrow_h5(e, path, "reading a replay shard");
+  }
+}
+
+}  // namespace rlae

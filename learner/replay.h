@@ -1,0 +1,72 @@
+// HDF5 replay shards: every trajectory batch the learner receives, on disk.
+//
+// Schema (version kReplaySchemaVersion; N span steps, E episodes, A agents,
+// K members):
+//   /steps/obs            float32 [N, A, obs_dim]    each agent's observation
+//   /steps/share_obs      float32 [N, share_dim]     the critic's global state
+//   /steps/actions        float32 [N, A, act_dim]    each agent's action (Gamma sample)
+//   /steps/logprobs       float32 [N, A]             log-probability of that action
+//   /steps/weights        float32 [N, K]             the ensemble weights applied
+//   /steps/rewards        float32 [N]
+//   /steps/dones          uint8   [N]                1 on an episode's last span
+//   /steps/values         float32 [N]                critic value estimate
+//   /steps/policy_version int64   [N]                version that acted
+//   /steps/episode        int64   [N]                row in /episodes
+//   /steps/span_index     int32   [N]                span number within the episode
+//   /episodes/prompt_id   string  [E]   /episodes/task string [E]
+//   /episodes/text        string  [E]   (the generated answer)
+//   /episodes/correct     uint8   [E]
+// Root attributes: schema_version (int), config_hash (string), run_id (string),
+// iteration (int64), rlae_version (string), algo (string).
+// Datasets are chunked and deflate-compressed. A shard is written under a
+// temporary name and renamed when complete: a crash never leaves a half shard
+// that looks whole. Readable with h5py.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rlae {
+
+constexpr int kReplaySchemaVersion = 1;
+
+struct TrajectoryBatch {
+  at::Tensor obs;             // [N, A, obs_dim] float32
+  at::Tensor share_obs;       // [N, share_dim] float32
+  at::Tensor actions;         // [N, A, act_dim] float32
+  at::Tensor logprobs;        // [N, A] float32
+  at::Tensor weights;         // [N, K] float32
+  at::Tensor rewards;         // [N] float32
+  at::Tensor dones;           // [N] uint8
+  at::Tensor values;          // [N] float32
+  at::Tensor policy_version;  // [N] int64
+  at::Tensor episode;         // [N] int64
+  at::Tensor span_index;      // [N] int32
+  std::vector<std::string> prompt_id, task, text;  // [E]
+  std::vector<uint8_t> correct;                     // [E]
+
+  int64_t num_steps() const;
+  int64_t num_episodes() const { return static_cast<int64_t>(prompt_id.size()); }
+  // Throws rlae::Error naming the field whose shape or dtype is inconsistent.
+  void validate() const;
+};
+
+struct ShardInfo {
+  std::string config_hash;
+  std::string run_id;
+  std::string algo;
+  int64_t iteration = 0;
+  int schema_version = kReplaySchemaVersion;
+};
+
+// Writes `batch` to `path` (through path + ".tmp", renamed when complete).
+void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, const ShardInfo& info);
+
+// Reads a shard back; rlae::Error naming the file and the problem for a file
+// that is not a complete rlae shard of a known schema version.
+TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info = nullptr);
+
+}  // namespace rlae
