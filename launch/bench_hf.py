@@ -50,6 +50,8 @@ def make_model(args):
     from transformers import Qwen2Config, Qwen2ForCausalLM, LlamaConfig, LlamaForCausalLM
     torch.manual_seed(args.seed)
     cfg = dict(SIZES[args.size], bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    if args.vocab:
+        cfg["vocab_size"] = args.vocab
     if args.arch == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(**cfg))
     else:
@@ -110,6 +112,7 @@ def main():
     m.add_argument("--size", choices=sorted(SIZES), default="tiny")
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--vocab", type=int, default=0, help="override the vocabulary size")
     d = sub.add_parser("decode")
     d.add_argument("--model", required=True)
     d.add_argument("--batch", type=int, default=1)

@@ -16,18 +16,6 @@ int cmd_eval(int argc, const char* const* argv) {
                    desc, argc, argv, "the evaluation harness is issue 4 / 5");
 }
 
-int cmd_generate(int argc, const char* const* argv) {
-  po::options_description desc("generate");
-  desc.add_options()
-      ("model", opt<std::string>("DIR"), "model directory (Hugging Face layout)")
-      ("prompt", opt<std::string>("TEXT"), "prompt text")
-      ("max-new-tokens", opt<int>("N", 128), "tokens to generate")
-      ("temperature", opt<double>("T", 0.0), "0 = greedy")
-      ("seed", opt<long long>("S", 0), "sampling seed");
-  return not_built({"generate", "answer prompts", "rlae generate --model DIR --prompt TEXT"},
-                   desc, argc, argv, "the member runtime is issue 3");
-}
-
 int cmd_replay(int argc, const char* const* argv) {
   po::options_description desc("replay");
   desc.add_options()("shards", opt<std::string>("DIR"), "replay shard directory");
@@ -47,13 +35,6 @@ int cmd_pretrain(int argc, const char* const* argv) {
   desc.add_options()("out", opt<std::string>("DIR"), "output model directory");
   return not_built({"pretrain", "train a tiny member", "rlae pretrain --config X.ini"}, desc, argc,
                    argv, "member pretraining is issue 4");
-}
-
-int cmd_bench(int argc, const char* const* argv) {
-  po::options_description desc("bench");
-  desc.add_options()("what", opt<std::string>("NAME"), "decode | ensemble | exchange");
-  return not_built({"bench", "speed benchmarks", "rlae bench decode|ensemble|exchange"}, desc, argc,
-                   argv, "benchmarks arrive with issues 3, 5 and 6");
 }
 
 }  // namespace rlae::cli

@@ -1,0 +1,23 @@
+// rlae bench <what>: speed benchmarks that print ratios measured side by side.
+#include <iostream>
+
+#include "common/check.h"
+#include "launch/bench.h"
+#include "launch/commands.h"
+
+namespace rlae::cli {
+
+int cmd_bench(int argc, const char* const* argv) {
+  const std::string what = argc > 1 ? argv[1] : "";
+  if (what == "decode") return bench_decode(argc - 1, argv + 1);
+  if (what == "--help" || what == "-h") {
+    std::cout << "usage: rlae bench decode [options]   (rlae bench decode --help)\n"
+                 "  decode    member decoding tokens/s against Hugging Face transformers on the same model\n";
+    return kExitOk;
+  }
+  RLAE_USAGE_CHECK(false, "rlae bench: expected 'decode', got '", what,
+                   "' (ensemble and exchange arrive with the ensemble engine and distributed rollouts)");
+  return kExitUsage;
+}
+
+}  // namespace rlae::cli

@@ -1,0 +1,36 @@
+#include "launch/model_options.h"
+
+#include <ATen/Parallel.h>
+
+#include "common/check.h"
+
+namespace rlae::cli {
+
+void add_model_options(po::options_description& desc) {
+  desc.add_options()
+      ("dtype", opt<std::string>("f32|bf16|f16", "f32"), "compute dtype")
+      ("device", opt<std::string>("cpu|cuda[:N]", "cpu"), "device")
+      ("threads", opt<int>("N", 0), "LibTorch threads (0: LibTorch's default)");
+}
+
+ModelOptions model_options_from(const po::variables_map& vm, int64_t num_slots) {
+  ModelOptions mo;
+  const std::string dtype = vm["dtype"].as<std::string>();
+  if (dtype == "f32" || dtype == "float32") mo.dtype = at::kFloat;
+  else if (dtype == "bf16" || dtype == "bfloat16") mo.dtype = at::kBFloat16;
+  else if (dtype == "f16" || dtype == "float16") mo.dtype = at::kHalf;
+  else RLAE_USAGE_CHECK(false, "--dtype: expected f32|bf16|f16, got '", dtype, "'");
+  const std::string device = vm["device"].as<std::string>();
+  try {
+    mo.device = at::Device(device);
+  } catch (const std::exception&) {
+    RLAE_USAGE_CHECK(false, "--device: expected cpu|cuda[:N], got '", device, "'");
+  }
+  const int threads = vm["threads"].as<int>();
+  RLAE_USAGE_CHECK(threads >= 0, "--threads must be >= 0");
+  if (threads > 0) at::set_num_threads(threads);
+  mo.num_slots = std::max<int64_t>(num_slots, 1);
+  return mo;
+}
+
+}  // namespace rlae::cli
