@@ -5,17 +5,6 @@
 
 namespace rlae::cli {
 
-int cmd_eval(int argc, const char* const* argv) {
-  po::options_description desc("eval");
-  desc.add_options()
-      ("models", opt<std::string>("DIR[,DIR...]"), "member model directories")
-      ("data", opt<std::string>("FILE"), "dataset (JSONL)")
-      ("policy", opt<std::string>("POLICY", "uniform"), "uniform | weights:W,... | single:NAME | ...")
-      ("out", opt<std::string>("FILE"), "write results as JSON");
-  return not_built({"eval", "accuracy and latency on a dataset", "rlae eval --models A,B --data FILE"},
-                   desc, argc, argv, "the evaluation harness is issue 4 / 5");
-}
-
 int cmd_replay(int argc, const char* const* argv) {
   po::options_description desc("replay");
   desc.add_options()("shards", opt<std::string>("DIR"), "replay shard directory");
@@ -30,11 +19,5 @@ int cmd_sweep(int argc, const char* const* argv) {
                    "sweeps need RL training, issue 7");
 }
 
-int cmd_pretrain(int argc, const char* const* argv) {
-  po::options_description desc("pretrain");
-  desc.add_options()("out", opt<std::string>("DIR"), "output model directory");
-  return not_built({"pretrain", "train a tiny member", "rlae pretrain --config X.ini"}, desc, argc,
-                   argv, "member pretraining is issue 4");
-}
 
 }  // namespace rlae::cli

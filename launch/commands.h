@@ -27,5 +27,6 @@ int cmd_sweep(int argc, const char* const* argv);
 int cmd_pretrain(int argc, const char* const* argv);
 int cmd_bench(int argc, const char* const* argv);
 int cmd_data(int argc, const char* const* argv);
+int cmd_tokenizer(int argc, const char* const* argv);
 
 }  // namespace rlae::cli

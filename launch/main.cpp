@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"sweep", "hyperparameter sweeps (Slurm job arrays) and run comparison", cmd_sweep},
     {"pretrain", "train a tiny member LLM from scratch (Hugging Face layout)", cmd_pretrain},
     {"data", "make the maths word-problem suite; dataset statistics", cmd_data},
+    {"tokenizer", "learn a BPE tokenizer (ByteLevel or Metaspace) from a corpus", cmd_tokenizer},
     {"bench", "speed benchmarks, printed as side-by-side ratios", cmd_bench},
     {"info", "versions of every component, CUDA/NCCL support, visible GPUs", cmd_info},
 };

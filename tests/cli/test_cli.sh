@@ -27,7 +27,11 @@ check "train bad ini" 2 "$rlae" train --config "$tmp/run.ini"; contains "train b
 check "train missing ini" 2 "$rlae" train --config "$tmp/none.ini"; contains "train missing ini" "none.ini"
 printf 'lr = 3e-4\n' > "$tmp/ok.ini"
 check "train not built" 3 "$rlae" train --config "$tmp/ok.ini"; contains "train not built" "not built yet"
-for c in eval replay sweep pretrain bench; do
+check "generate missing model" 1 "$rlae" generate --model "$tmp/none" --prompt hi
+contains "generate missing model" "not a model directory"
+check "generate no prompt" 2 "$rlae" generate --model "$tmp/none"
+check "bench unknown" 2 "$rlae" bench frobnicate
+for c in eval replay sweep pretrain bench generate data tokenizer; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done
 check "info" 0 "$rlae" info
