@@ -21,6 +21,9 @@ SIZES = {
     "0.5b": dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                  num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
                  tie_word_embeddings=True, rope_theta=1000000.0, rms_norm_eps=1e-6),
+    "small": dict(vocab_size=32000, hidden_size=512, intermediate_size=1408, num_hidden_layers=8,
+                  num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=4096,
+                  tie_word_embeddings=True, rope_theta=10000.0, rms_norm_eps=1e-6),
     "tiny": dict(vocab_size=512, hidden_size=128, intermediate_size=352, num_hidden_layers=4,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                  tie_word_embeddings=True, rope_theta=10000.0, rms_norm_eps=1e-6),
@@ -50,6 +53,8 @@ def make_model(args):
     from transformers import Qwen2Config, Qwen2ForCausalLM, LlamaConfig, LlamaForCausalLM
     torch.manual_seed(args.seed)
     cfg = dict(SIZES[args.size], bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    if args.eos >= 0:
+        cfg["eos_token_id"] = args.eos
     if args.vocab:
         cfg["vocab_size"] = args.vocab
     if args.arch == "qwen2":
@@ -58,6 +63,9 @@ def make_model(args):
         model = LlamaForCausalLM(LlamaConfig(**cfg))
     model.eval()
     model.save_pretrained(args.out, safe_serialization=True)
+    if args.tokenizer:
+        import shutil
+        shutil.copy(args.tokenizer, args.out + "/tokenizer.json")
     print(json.dumps({"out": args.out, "params": sum(p.numel() for p in model.parameters())}))
 
 
@@ -112,7 +120,9 @@ def main():
     m.add_argument("--size", choices=sorted(SIZES), default="tiny")
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--eos", type=int, default=-1, help="override the EOS id")
     m.add_argument("--vocab", type=int, default=0, help="override the vocabulary size")
+    m.add_argument("--tokenizer", default="", help="tokenizer.json to copy beside the model")
     d = sub.add_parser("decode")
     d.add_argument("--model", required=True)
     d.add_argument("--batch", type=int, default=1)

@@ -10,13 +10,15 @@ namespace rlae::cli {
 int cmd_bench(int argc, const char* const* argv) {
   const std::string what = argc > 1 ? argv[1] : "";
   if (what == "decode") return bench_decode(argc - 1, argv + 1);
+  if (what == "ensemble") return bench_ensemble(argc - 1, argv + 1);
   if (what == "--help" || what == "-h") {
-    std::cout << "usage: rlae bench decode [options]   (rlae bench decode --help)\n"
-                 "  decode    member decoding tokens/s against Hugging Face transformers on the same model\n";
+    std::cout << "usage: rlae bench decode|ensemble [options]   (rlae bench decode --help)\n"
+                 "  decode    member decoding tokens/s against Hugging Face transformers on the same model\n"
+                 "  ensemble  the ensemble's own overhead against its members' forward time\n";
     return kExitOk;
   }
-  RLAE_USAGE_CHECK(false, "rlae bench: expected 'decode', got '", what,
-                   "' (ensemble and exchange arrive with the ensemble engine and distributed rollouts)");
+  RLAE_USAGE_CHECK(false, "rlae bench: expected 'decode' or 'ensemble', got '", what,
+                   "' (exchange arrives with distributed rollouts)");
   return kExitUsage;
 }
 
