@@ -152,6 +152,16 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
     }
   }
 
+  // Agent observation widths of every member (policies that want observations).
+  std::vector<int64_t> obs_dims;
+  int64_t obs_width = 0;
+  if (policy.wants_observations()) {
+    int64_t mine = model.config().hidden_size + kObsScalars;
+    obs_dims.assign(static_cast<size_t>(K), 0);
+    comm.all_gather(&mine, obs_dims.data(), 1, DType::i64);
+    obs_width = *std::max_element(obs_dims.begin(), obs_dims.end());
+  }
+
   std::vector<EnsembleResult> out(prompts.size());
   std::vector<std::vector<int32_t>> prompt_ids(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -231,6 +241,7 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
     if (!decide.empty()) {
       for (int64_t r : decide) {
         const Row& row = rows[static_cast<size_t>(r)];
+        ctx.prompts.push_back(row.prompt);
         ctx.span_index.push_back(row.generated / opt.span);
         ctx.solution_step.push_back(count_sentences(out[row.prompt].text));
         ctx.tasks.push_back(prompts[row.prompt].task);
@@ -238,10 +249,24 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
       const at::Tensor idx = at::tensor(decide, at::kLong);
       MemberObs obs{hidden.index_select(0, idx), entropy.index_select(0, idx), top1.index_select(0, idx),
                     margin.index_select(0, idx)};
+      const int64_t n = static_cast<int64_t>(decide.size());
+      if (policy.wants_observations()) {
+        const at::Tensor own = agent_observation(obs.hidden, obs.entropy, obs.top1, obs.margin, ctx.span_index);
+        at::Tensor padded = at::zeros({n, obs_width}, at::kFloat);
+        padded.narrow(1, 0, own.size(1)).copy_(own);
+        ctx.observations = at::empty({K, n, obs_width}, at::kFloat);
+        ctx.obs_dims = obs_dims;
+        const auto t0 = Clock::now();
+        comm.all_gather(padded.data_ptr<float>(), ctx.observations.data_ptr<float>(),
+                        static_cast<size_t>(n * obs_width), DType::f32);
+        st.exchange_seconds += since(t0);
+      }
       const at::Tensor local = policy.local(m, obs, ctx).to(at::kFloat);
-      RLAE_CHECK(local.dim() == 1 && local.size(0) == static_cast<int64_t>(decide.size()), "policy ",
-                 policy.name(), ": local() must return [", decide.size(), "], got ", local.sizes());
-      feats.select(1, kLocal).index_copy_(0, idx, local);
+      const bool with_logp = local.dim() == 2 && local.size(1) == 2;
+      RLAE_CHECK(local.size(0) == n && (local.dim() == 1 || with_logp), "policy ", policy.name(),
+                 ": local() must return [", n, "] or [", n, ", 2], got ", local.sizes());
+      feats.select(1, kLocal).index_copy_(0, idx, with_logp ? local.select(1, 0) : local);
+      if (with_logp) feats.select(1, kLocalLogProb).index_copy_(0, idx, local.select(1, 1));
     }
     at::Tensor all_feats = at::empty({K, R, kNumFeatures}, at::kFloat);
     {

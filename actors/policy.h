@@ -17,7 +17,17 @@
 namespace rlae {
 
 // Per-member features gathered at every decision: [K, rows, kNumFeatures].
-enum Feature : int { kEntropy = 0, kTop1 = 1, kMargin = 2, kLocal = 3, kPromptNll = 4, kNumFeatures = 5 };
+// kLocal / kLocalLogProb carry what local() returned (an agent's action and its
+// log-probability).
+enum Feature : int {
+  kEntropy = 0, kTop1 = 1, kMargin = 2, kLocal = 3, kLocalLogProb = 4, kPromptNll = 5, kNumFeatures = 6
+};
+
+// An agent's observation of its member at a decision, one row per sequence:
+// [hidden (H_m), entropy, top-1, margin, span index / 32] -> [rows, H_m + 4].
+constexpr int64_t kObsScalars = 4;
+at::Tensor agent_observation(const at::Tensor& hidden, const at::Tensor& entropy, const at::Tensor& top1,
+                             const at::Tensor& margin, const std::vector<int64_t>& span_index);
 
 // One member's observation of its active rows.
 struct MemberObs {
@@ -29,6 +39,11 @@ struct MemberObs {
 
 struct DecisionContext {
   int num_members = 0;
+  std::vector<size_t> prompts;         // [rows] index of each row's prompt in the call
+  // When the policy wants_observations(): every member's agent observation,
+  // zero-padded to the widest: [K, rows, obs_width]; obs_dims[k] is member k's width.
+  at::Tensor observations;
+  std::vector<int64_t> obs_dims;
   std::vector<int64_t> span_index;     // [rows] span number of each row (tokens generated / L)
   std::vector<int64_t> solution_step;  // [rows] finished sentences (". ") in each row's text so far
   std::vector<std::string> tasks;      // [rows] task family of each row ("" if unknown)
@@ -42,7 +57,10 @@ class WeightPolicy {
   virtual bool every_token() const { return false; }
   // Needs each member's mean negative log-likelihood of the prompt (feature kPromptNll).
   virtual bool needs_prompt_nll() const { return false; }
-  // Local phase on member `m`'s rank: one number per row (feature kLocal).
+  // All members' agent observations at each decision (DecisionContext::observations).
+  virtual bool wants_observations() const { return false; }
+  // Local phase on member `m`'s rank: [rows] (feature kLocal) or [rows, 2]
+  // (kLocal, kLocalLogProb).
   virtual at::Tensor local(int m, const MemberObs& obs, const DecisionContext& ctx);
   // Global phase, identical on every rank: feats [K, rows, kNumFeatures] -> weights [rows, K].
   virtual at::Tensor combine(const at::Tensor& feats, const DecisionContext& ctx) = 0;

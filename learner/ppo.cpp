@@ -1,0 +1,223 @@
+#include "learner/ppo.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "common/check.h"
+#include "learner/gae.h"
+
+namespace rlae {
+
+// Adam (Kingma & Ba) written out, so that its state is plain named tensors in
+// checkpoints: m, v per parameter and the step count.
+struct PpoLearner::Optim {
+  std::vector<at::Tensor> params, m, v;
+  int64_t step = 0;
+  double lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+
+  Optim(std::vector<at::Tensor> p, double lr_) : params(std::move(p)), lr(lr_) {
+    for (const auto& t : params) {
+      m.push_back(at::zeros_like(t));
+      v.push_back(at::zeros_like(t));
+    }
+  }
+  void zero_grad() {
+    for (auto& t : params) {
+      if (t.grad().defined()) t.mutable_grad().zero_();
+    }
+  }
+  // Clips the global gradient norm to max_norm; returns the norm before clipping.
+  double clip(double max_norm) {
+    double total = 0;
+    for (auto& t : params) {
+      if (t.grad().defined()) total += t.grad().pow(2).sum().item<double>();
+    }
+    total = std::sqrt(total);
+    if (max_norm > 0 && total > max_norm) {
+      const double scale = max_norm / (total + 1e-6);
+      for (auto& t : params) {
+        if (t.grad().defined()) t.mutable_grad().mul_(scale);
+      }
+    }
+    return total;
+  }
+  void apply() {
+    at::NoGradGuard no_grad;
+    ++step;
+    const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
+    const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!params[i].grad().defined()) continue;
+      const at::Tensor& g = params[i].grad();
+      m[i].mul_(beta1).add_(g, 1 - beta1);
+      v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
+      const at::Tensor denom = (v[i] / bc2).sqrt_().add_(eps);
+      params[i].addcdiv_(m[i], denom, -lr / bc1);
+    }
+  }
+};
+
+PpoLearner::PpoLearner(AgentSet agents, const PpoConfig& config)
+    : agents_(std::move(agents)), config_(config) {
+  RLAE_CHECK(config.lr > 0 && config.clip > 0 && config.epochs >= 1 && config.minibatches >= 1,
+             "ppo: lr and clip must be > 0, epochs and minibatches >= 1");
+  RLAE_CHECK(config.gamma >= 0 && config.gamma <= 1 && config.gae_lambda >= 0 && config.gae_lambda <= 1,
+             "ppo: gamma and gae-lambda must lie in [0, 1]");
+  const int64_t share = agents_.num_members * agents_.obs_width;
+  critic_ = AgentNet(share, 1, config.critic_hidden, config.seed * 31 + 17);
+  std::vector<at::Tensor> params;
+  for (auto& net : agents_.nets) {
+    net.set_requires_grad(true);
+    for (auto& p : net.parameters()) params.push_back(p);
+  }
+  critic_.set_requires_grad(true);
+  for (auto& p : critic_.parameters()) params.push_back(p);
+  optim_ = std::make_unique<Optim>(params, config.lr);
+}
+
+PpoLearner::~PpoLearner() = default;
+
+at::Tensor PpoLearner::values(const at::Tensor& share_obs) const {
+  at::NoGradGuard no_grad;
+  return critic_.raw(share_obs).squeeze(1);
+}
+
+namespace {
+
+// Per-agent log-probabilities [n, A] and entropies [n, A] of actions [n, A, act].
+std::pair<at::Tensor, at::Tensor> policy_terms(const AgentSet& agents, const at::Tensor& obs, const at::Tensor& actions) {
+  std::vector<at::Tensor> lp, ent;
+  for (int64_t a = 0; a < agents.num_agents(); ++a) {
+    const at::Tensor alpha = agents.nets[static_cast<size_t>(a)].concentration(obs.select(1, a));  // [n, act]
+    const at::Tensor act = actions.select(1, a);                                                  // [n, act]
+    lp.push_back(gamma_log_prob(alpha, act).sum(1));
+    ent.push_back(gamma_entropy(alpha).sum(1));
+  }
+  return {at::stack(lp, 1), at::stack(ent, 1)};
+}
+
+void check_batch(const AgentSet& agents, const TrajectoryBatch& b) {
+  b.validate();
+  RLAE_CHECK(b.obs.size(1) == agents.num_agents(), "ppo: batch has ", b.obs.size(1), " agents, the learner ",
+             agents.num_agents(), " (", agent_algo_name(agents.algo), ")");
+  RLAE_CHECK(b.obs.size(2) == agents.nets[0].in_dim(), "ppo: observation width ", b.obs.size(2),
+             " but the agents take ", agents.nets[0].in_dim());
+  RLAE_CHECK(b.share_obs.size(1) == agents.num_members * agents.obs_width, "ppo: share_obs width ",
+             b.share_obs.size(1), ", expected ", agents.num_members * agents.obs_width);
+  // Episodes contiguous and in order: a step that does not end its episode is
+  // followed by the next step of the same episode.
+  const int64_t N = b.num_steps();
+  const auto done = b.dones.accessor<uint8_t, 1>();
+  const auto ep = b.episode.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < N; ++i) {
+    if (!done[i]) {
+      RLAE_CHECK(i + 1 < N && ep[i + 1] == ep[i], "ppo: step ", i, " of episode ", ep[i],
+                 " is not its last, but the next step belongs elsewhere (episodes must be contiguous and end with done)");
+    }
+  }
+}
+
+}  // namespace
+
+at::Tensor PpoLearner::log_probs(const TrajectoryBatch& batch) const {
+  at::NoGradGuard no_grad;
+  check_batch(agents_, batch);
+  return policy_terms(agents_, batch.obs, batch.actions).first;
+}
+
+PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
+  check_batch(agents_, batch);
+  const int64_t N = batch.num_steps();
+  PpoStats st;
+  st.steps = N;
+  if (N == 0) return st;
+  const at::Tensor v = values(batch.share_obs);  // [N]
+  const at::Tensor vb = at::cat({v, at::zeros({1})}).unsqueeze(1);
+  const GaeResult gae = compute_gae(batch.rewards.unsqueeze(1), vb, batch.dones.to(at::kFloat).unsqueeze(1),
+                                    config_.gamma, config_.gae_lambda);
+  const at::Tensor ret = gae.returns.squeeze(1);
+  at::Tensor adv = gae.advantages.squeeze(1);
+  if (N > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+  st.mean_return = ret.mean().item<double>();
+
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config_.seed * 1000003ULL + updates_++);
+  const int64_t mb = std::max<int64_t>(1, (N + config_.minibatches - 1) / config_.minibatches);
+  double sum_pi = 0, sum_v = 0, sum_ent = 0, sum_kl = 0, sum_clip = 0, sum_norm = 0;
+  int64_t count = 0;
+  for (int e = 0; e < config_.epochs; ++e) {
+    const at::Tensor perm = at::randperm(N, gen, at::kLong);
+    for (int64_t start = 0; start < N; start += mb) {
+      const at::Tensor idx = perm.slice(0, start, std::min(N, start + mb));
+      const at::Tensor obs = batch.obs.index_select(0, idx);
+      const at::Tensor act = batch.actions.index_select(0, idx);
+      const at::Tensor old_lp = batch.logprobs.index_select(0, idx);  // [n, A]
+      const at::Tensor a = adv.index_select(0, idx).unsqueeze(1);       // [n, 1]
+      auto [lp, ent] = policy_terms(agents_, obs, act);
+      const at::Tensor ratio = at::exp(lp - old_lp);
+      const at::Tensor s1 = ratio * a, s2 = at::clamp(ratio, 1 - config_.clip, 1 + config_.clip) * a;
+      const at::Tensor pi_loss = -at::min(s1, s2).mean();
+      const at::Tensor value = critic_.raw(batch.share_obs.index_select(0, idx)).squeeze(1);
+      const at::Tensor v_loss = (ret.index_select(0, idx) - value).pow(2).mean();
+      const at::Tensor entropy = ent.mean();
+      const at::Tensor loss = pi_loss - config_.entropy_coef * entropy + config_.value_coef * v_loss;
+      optim_->zero_grad();
+      loss.backward();
+      sum_norm += optim_->clip(config_.max_grad_norm);
+      optim_->apply();
+      {
+        at::NoGradGuard no_grad;
+        sum_pi += pi_loss.item<double>();
+        sum_v += v_loss.item<double>();
+        sum_ent += entropy.item<double>();
+        sum_kl += (old_lp - lp).mean().item<double>();
+        sum_clip += ((ratio - 1).abs() > config_.clip).to(at::kFloat).mean().item<double>();
+      }
+      ++count;
+    }
+  }
+  st.minibatch_updates = count;
+  st.policy_loss = sum_pi / count;
+  st.value_loss = sum_v / count;
+  st.entropy = sum_ent / count;
+  st.approx_kl = sum_kl / count;
+  st.clip_fraction = sum_clip / count;
+  st.grad_norm = sum_norm / count;
+  return st;
+}
+
+NamedTensors PpoLearner::state() const {
+  NamedTensors s = agents_.named_parameters();
+  for (auto& p : critic_.named_parameters("critic.")) s.push_back(std::move(p));
+  for (size_t i = 0; i < optim_->params.size(); ++i) {
+    s.push_back({"adam.m." + std::to_string(i), optim_->m[i]});
+    s.push_back({"adam.v." + std::to_string(i), optim_->v[i]});
+  }
+  s.push_back({"adam.step", at::tensor({optim_->step}, at::kLong)});
+  s.push_back({"ppo.updates", at::tensor({static_cast<int64_t>(updates_)}, at::kLong)});
+  return s;
+}
+
+void PpoLearner::load_state(const NamedTensors& s) {
+  agents_.load(s);
+  critic_.load(s, "critic.");
+  auto find = [&](const std::string& name) -> const at::Tensor& {
+    auto it = std::find_if(s.begin(), s.end(), [&](const auto& p) { return p.first == name; });
+    RLAE_CHECK(it != s.end(), "learner state: '", name, "' is missing");
+    return it->second;
+  };
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < optim_->params.size(); ++i) {
+    const at::Tensor& m = find("adam.m." + std::to_string(i));
+    const at::Tensor& v = find("adam.v." + std::to_string(i));
+    RLAE_CHECK(m.sizes() == optim_->m[i].sizes() && v.sizes() == optim_->v[i].sizes(),
+               "learner state: optimizer tensor ", i, " has the wrong shape");
+    optim_->m[i].copy_(m);
+    optim_->v[i].copy_(v);
+  }
+  optim_->step = find("adam.step").item<int64_t>();
+  updates_ = static_cast<uint64_t>(find("ppo.updates").item<int64_t>());
+}
+
+}  // namespace rlae
