@@ -89,6 +89,8 @@ at::Tensor AgentPolicy::combine(const at::Tensor& feats, const DecisionContext& 
     actions = g.unsqueeze(1);      // [rows, 1, K]
   }
   if (record_) {
+    // Records leave inference mode: the learner trains on them with autograd.
+    c10::InferenceMode normal(false);
     const at::Tensor w = g / g.sum(1, /*keepdim=*/true);
     for (int64_t r = 0; r < rows; ++r) {
       DecisionRecord rec;

@@ -406,8 +406,24 @@ std::vector<EnsembleResult> ensemble_decode_inprocess(std::vector<Member>& membe
                                                       const EnsembleOptions& options, std::vector<EnsembleStats>* stats,
                                                       const EnsembleProgress& progress,
                                                       std::vector<std::vector<EnsembleResult>>* per_member) {
+  std::vector<std::unique_ptr<WeightPolicy>> owned;
+  std::vector<WeightPolicy*> policies;
+  for (size_t m = 0; m < members.size(); ++m) {
+    owned.push_back(make(static_cast<int>(m)));
+    policies.push_back(owned.back().get());
+  }
+  return ensemble_decode_inprocess(members, vocab, policies, prompts, options, stats, progress, per_member);
+}
+
+std::vector<EnsembleResult> ensemble_decode_inprocess(std::vector<Member>& members, const UnionVocab& vocab,
+                                                      const std::vector<WeightPolicy*>& policies,
+                                                      const std::vector<EnsemblePrompt>& prompts,
+                                                      const EnsembleOptions& options, std::vector<EnsembleStats>* stats,
+                                                      const EnsembleProgress& progress,
+                                                      std::vector<std::vector<EnsembleResult>>* per_member) {
   const int K = static_cast<int>(members.size());
   RLAE_CHECK(K >= 1, "ensemble: no members");
+  RLAE_CHECK(policies.size() == members.size(), "ensemble: ", policies.size(), " policies for ", K, " members");
   auto group = make_inprocess_group(K);
   std::vector<std::vector<EnsembleResult>> results(static_cast<size_t>(K));
   std::vector<EnsembleStats> st(static_cast<size_t>(K));
@@ -416,9 +432,9 @@ std::vector<EnsembleResult> ensemble_decode_inprocess(std::vector<Member>& membe
   for (int m = 0; m < K; ++m) {
     threads.emplace_back([&, m] {
       try {
-        auto policy = make(m);
         results[static_cast<size_t>(m)] = ensemble_decode(members[static_cast<size_t>(m)], vocab,
-                                                          *group[static_cast<size_t>(m)], *policy, prompts, options,
+                                                          *group[static_cast<size_t>(m)], *policies[static_cast<size_t>(m)],
+                                                          prompts, options,
                                                           &st[static_cast<size_t>(m)], m == 0 ? progress : EnsembleProgress{});
       } catch (...) {
         errors[static_cast<size_t>(m)] = std::current_exception();

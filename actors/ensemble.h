@@ -78,7 +78,18 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
 
 using PolicyFactory = std::function<std::unique_ptr<WeightPolicy>(int member)>;
 
-// K threads over an in-process group; returns member 0's results (all agree)
+// K threads over an in-process group, member m steered by policies[m] (owned
+// by the caller, one per member since policies keep per-member state).
+std::vector<EnsembleResult> ensemble_decode_inprocess(std::vector<Member>& members, const UnionVocab& vocab,
+                                                      const std::vector<WeightPolicy*>& policies,
+                                                      const std::vector<EnsemblePrompt>& prompts,
+                                                      const EnsembleOptions& options,
+                                                      std::vector<EnsembleStats>* stats = nullptr,
+                                                      const EnsembleProgress& progress = {},
+                                                      std::vector<std::vector<EnsembleResult>>* per_member = nullptr);
+
+// The same with policies made by `make_policy(m)` for this call only.
+// Returns member 0's results (all agree)
 // and, if asked, every member's stats. A failure on one thread ends all of
 // them and is rethrown here.
 std::vector<EnsembleResult> ensemble_decode_inprocess(std::vector<Member>& members, const UnionVocab& vocab,

@@ -1,6 +1,18 @@
-// rlae train: the RLAE training job (learner on rank 0, actor groups on the rest).
+// rlae train: the RLAE training job. On one node (no mpirun, or mpirun -np 1)
+// the members decode in-process; under mpirun with 1 + G*K ranks the learner is
+// rank 0 and the actors the rest (distributed rollouts, issue 6).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/check.h"
+#include "common/fs.h"
+#include "common/options.h"
 #include "launch/commands.h"
-#include "launch/not_built.h"
+#include "launch/model_options.h"
+#include "learner/trainer.h"
 
 namespace rlae::cli {
 namespace {
@@ -11,16 +23,23 @@ po::options_description train_options() {
   run.add_options()
       ("members", opt<std::string>("DIR[,DIR...]"), "member model directories (K members)")
       ("train-data", opt<std::string>("FILE"), "training prompts (JSONL)")
+      ("families", opt<std::string>("LIST", ""), "train on these task families only (default: all)")
       ("out", opt<std::string>("DIR", "runs/train"), "run directory (metrics, checkpoints, replay)")
       ("algo", opt<std::string>("NAME", "mappo"), "mappo (one agent per member) | ppo (one agent)")
       ("seed", opt<long long>("S", 0), "random seed")
-      ("iterations", opt<int>("N", 100), "training iterations")
+      ("iterations", opt<int>("N", 100), "training iterations (one PPO update each)")
+      ("batch", opt<int>("B", 16), "prompts decoded per iteration")
+      ("slots", opt<int>("N", 16), "sequences decoded at once per member")
+      ("checkpoint-every", opt<int>("N", 10), "iterations between checkpoints")
+      ("replay", opt<bool>("BOOL", true), "write every batch to an HDF5 replay shard")
+      ("answer-mode", opt<std::string>("numeric|exact", "numeric"), "reward: numeric answer check or exact match")
       ("resume", po::bool_switch(), "continue from the run directory's last checkpoint");
   po::options_description decode("Decoding");
   decode.add_options()
       ("span", opt<int>("L", 4), "tokens per weight decision")
       ("max-new-tokens", opt<int>("N", 128), "tokens generated per answer")
-      ("batch", opt<int>("B", 16), "prompts decoded together per group");
+      ("mix", opt<std::string>("sparse|dense|full", "sparse"), "mixture of the members' distributions")
+      ("top-k", opt<int>("K", 10), "sparse mixture: tokens each member contributes");
   po::options_description ppo("PPO");
   ppo.add_options()
       ("lr", opt<double>("FLOAT", 1e-4), "Adam learning rate")
@@ -28,20 +47,94 @@ po::options_description train_options() {
       ("entropy-coef", opt<double>("FLOAT", 0.01), "entropy bonus")
       ("value-coef", opt<double>("FLOAT", 0.5), "value loss coefficient")
       ("epochs", opt<int>("N", 3), "update epochs per batch")
+      ("minibatches", opt<int>("N", 4), "minibatches per epoch")
       ("gamma", opt<double>("FLOAT", 0.99), "discount")
       ("gae-lambda", opt<double>("FLOAT", 0.95), "GAE lambda")
-      ("max-grad-norm", opt<double>("FLOAT", 1.0), "gradient-norm clip");
+      ("max-grad-norm", opt<double>("FLOAT", 1.0), "gradient-norm clip")
+      ("agent-hidden", opt<int>("N", 64), "agent network width")
+      ("critic-hidden", opt<int>("N", 128), "critic network width");
   po::options_description all("train");
   all.add(run).add(decode).add(ppo);
+  add_model_options(all);
   return all;
 }
 
 }  // namespace
 
 int cmd_train(int argc, const char* const* argv) {
-  return not_built({"train", "train an RLAE ensemble policy",
-                    "mpirun -np 1+G*K rlae train --config run.ini [options]"},
-                   train_options(), argc, argv, "RL training is issue 7");
+  const po::options_description desc = train_options();
+  const CommandSpec spec{"train", "train an RLAE ensemble policy",
+                         "rlae train --config run.ini [options]   (mpirun -np 1+G*K for distributed rollouts)"};
+  const auto vm_opt = parse_command_options(spec, desc, argc, argv, std::cout);
+  if (!vm_opt) return kExitOk;
+  const po::variables_map& vm = *vm_opt;
+  if (const char* ws = std::getenv("OMPI_COMM_WORLD_SIZE"); ws != nullptr && std::atoi(ws) > 1) {
+    std::fprintf(stderr, "rlae train: not built yet under mpirun with %s ranks (distributed rollouts are issue 6); "
+                         "run it without mpirun for single-node training\n", ws);
+    return kExitNotBuilt;
+  }
+  RLAE_USAGE_CHECK(vm.count("members"), "rlae train: --members DIR,DIR,... is required");
+  RLAE_USAGE_CHECK(vm.count("train-data"), "rlae train: --train-data FILE is required");
+  TrainConfig cfg;
+  cfg.members = split_list(vm["members"].as<std::string>(), "--members");
+  cfg.train_data = vm["train-data"].as<std::string>();
+  if (!vm["families"].as<std::string>().empty()) cfg.families = split_list(vm["families"].as<std::string>(), "--families");
+  cfg.out = vm["out"].as<std::string>();
+  cfg.algo = parse_agent_algo(vm["algo"].as<std::string>());
+  cfg.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
+  cfg.iterations = vm["iterations"].as<int>();
+  cfg.prompts_per_iteration = vm["batch"].as<int>();
+  cfg.slots = vm["slots"].as<int>();
+  cfg.checkpoint_every = vm["checkpoint-every"].as<int>();
+  cfg.write_replay = vm["replay"].as<bool>();
+  cfg.answer_mode = parse_answer_mode(vm["answer-mode"].as<std::string>());
+  cfg.resume = vm["resume"].as<bool>();
+  cfg.ensemble.span = vm["span"].as<int>();
+  cfg.ensemble.max_new_tokens = vm["max-new-tokens"].as<int>();
+  cfg.ensemble.mode = parse_mix_mode(vm["mix"].as<std::string>());
+  cfg.ensemble.top_k = vm["top-k"].as<int>();
+  cfg.ppo.lr = vm["lr"].as<double>();
+  cfg.ppo.clip = vm["clip"].as<double>();
+  cfg.ppo.entropy_coef = vm["entropy-coef"].as<double>();
+  cfg.ppo.value_coef = vm["value-coef"].as<double>();
+  cfg.ppo.epochs = vm["epochs"].as<int>();
+  cfg.ppo.minibatches = vm["minibatches"].as<int>();
+  cfg.ppo.gamma = vm["gamma"].as<double>();
+  cfg.ppo.gae_lambda = vm["gae-lambda"].as<double>();
+  cfg.ppo.max_grad_norm = vm["max-grad-norm"].as<double>();
+  cfg.ppo.critic_hidden = vm["critic-hidden"].as<int>();
+  cfg.ppo.seed = cfg.seed;
+  cfg.agent_hidden = vm["agent-hidden"].as<int>();
+  cfg.model = model_options_from(vm, cfg.slots);
+  RLAE_USAGE_CHECK(cfg.ensemble.span >= 1 && cfg.ensemble.max_new_tokens >= 1 && cfg.ensemble.top_k >= 1,
+                   "rlae train: --span, --max-new-tokens and --top-k must be >= 1");
+
+  const std::string resolved = format_resolved_config(desc, vm);
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : resolved) h = (h ^ c) * 1099511628211ULL;
+  char hash[17];
+  std::snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(h));
+  cfg.config_hash = hash;
+
+  const bool tty = ::isatty(STDERR_FILENO);
+  bool wrote_config = false;
+  train_inprocess(cfg, [&](const IterationMetrics& m) {
+    if (!wrote_config) {  // the run directory exists and is checked by now
+      write_file_atomic(cfg.out + "/config.ini", resolved);
+      wrote_config = true;
+    }
+    std::fprintf(stderr, "%s[it %lld/%d] reward %.3f  acc %.3f  entropy %.3f  kl %.4f  clip %.2f  vloss %.4f  "
+                         "%.2f ep/s  %.0f tok/s%s",
+                 tty ? "\r" : "", static_cast<long long>(m.iteration), cfg.iterations, m.mean_reward, m.accuracy,
+                 m.entropy, m.approx_kl, m.clip_fraction, m.value_loss, m.episodes_per_s, m.tokens_per_s,
+                 tty ? "   " : "\n");
+    std::fflush(stderr);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  if (!wrote_config) write_file_atomic(cfg.out + "/config.ini", resolved);
+  std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),
+              cfg.out.c_str());
+  return kExitOk;
 }
 
 }  // namespace rlae::cli

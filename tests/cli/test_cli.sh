@@ -26,12 +26,15 @@ printf 'lr = 3e-4\nbogus_key = 1\n' > "$tmp/run.ini"
 check "train bad ini" 2 "$rlae" train --config "$tmp/run.ini"; contains "train bad ini" "bogus_key"
 check "train missing ini" 2 "$rlae" train --config "$tmp/none.ini"; contains "train missing ini" "none.ini"
 printf 'lr = 3e-4\n' > "$tmp/ok.ini"
-check "train not built" 3 "$rlae" train --config "$tmp/ok.ini"; contains "train not built" "not built yet"
+check "train needs members" 2 "$rlae" train --config "$tmp/ok.ini"; contains "train needs members" "--members"
+check "train one member" 1 "$rlae" train --members "$tmp/a" --train-data "$tmp/none.jsonl" --out "$tmp/run"
+check "train unwritable out" 1 "$rlae" train --members a,b --train-data x.jsonl --out /proc/rlae-run
+contains "train unwritable out" "/proc"
 check "generate missing model" 1 "$rlae" generate --model "$tmp/none" --prompt hi
 contains "generate missing model" "not a model directory"
 check "generate no prompt" 2 "$rlae" generate --model "$tmp/none"
 check "bench unknown" 2 "$rlae" bench frobnicate
-for c in eval replay sweep pretrain bench generate data tokenizer; do
+for c in eval replay sweep pretrain bench generate data tokenizer train; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done
 check "info" 0 "$rlae" info

@@ -1,0 +1,69 @@
+// RLAE training on one node: the K members decode in this process (one thread
+// each, in-process group, the same loop the distributed actors run), the agents
+// sample weights every span, the terminal reward is the answer check, and the
+// learner runs PPO / MAPPO after every batch. Writes, under the run directory:
+//   config.ini                 the fully resolved configuration
+//   metrics.jsonl              one line per iteration
+//   replay/shard-NNNNNN.h5     every trajectory batch (learner/replay.h schema)
+//   checkpoints/ckpt-NNNNNN.safetensors + checkpoints/latest
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "actors/agent_policy.h"
+#include "actors/ensemble.h"
+#include "actors/model.h"
+#include "common/answer.h"
+#include "learner/ppo.h"
+
+namespace rlae {
+
+struct TrainConfig {
+  std::vector<std::string> members;  // model directories
+  std::string train_data;            // JSONL
+  std::vector<std::string> families; // only these task families (empty: all)
+  std::string out = "runs/train";
+  AgentAlgo algo = AgentAlgo::mappo;
+  uint64_t seed = 0;
+  int iterations = 100;
+  int prompts_per_iteration = 16;
+  EnsembleOptions ensemble;          // span, max_new_tokens, mix, top_k
+  int64_t slots = 16;                // KV-cache slots per member
+  ModelOptions model;
+  PpoConfig ppo;
+  int64_t agent_hidden = 64;
+  int checkpoint_every = 10;
+  bool resume = false;
+  bool write_replay = true;
+  AnswerMode answer_mode = AnswerMode::numeric;
+  std::string config_hash;           // of the resolved configuration
+};
+
+struct IterationMetrics {
+  int64_t iteration = 0, policy_version = 0, episodes = 0, tokens = 0;
+  double mean_reward = 0, accuracy = 0, entropy = 0, approx_kl = 0, clip_fraction = 0, value_loss = 0,
+         policy_loss = 0, episodes_per_s = 0, tokens_per_s = 0, seconds = 0;
+  int64_t policy_lag = 0;
+  std::string to_json() const;
+};
+
+using TrainProgress = std::function<void(const IterationMetrics&)>;
+
+// Runs (or resumes) training; returns the metrics of the last iteration run.
+IterationMetrics train_inprocess(const TrainConfig& config, const TrainProgress& progress = {});
+
+// A fingerprint of the member set (hash of every member's config.json and
+// tokenizer.json, in order), stored in checkpoints.
+std::string members_fingerprint(const std::vector<std::string>& member_dirs);
+
+// The agents of a checkpoint, checked against the members they will steer:
+// rlae::Error when the checkpoint was trained for a different member set.
+AgentSet load_agents(const std::string& checkpoint, const std::vector<std::string>& member_dirs);
+
+// The agents' observation width for these members: the widest hidden size + 4.
+int64_t observation_width(const std::vector<Member>& members);
+
+}  // namespace rlae
