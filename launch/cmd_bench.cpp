@@ -11,14 +11,15 @@ int cmd_bench(int argc, const char* const* argv) {
   const std::string what = argc > 1 ? argv[1] : "";
   if (what == "decode") return bench_decode(argc - 1, argv + 1);
   if (what == "ensemble") return bench_ensemble(argc - 1, argv + 1);
+  if (what == "exchange") return bench_exchange(argc - 1, argv + 1);
   if (what == "--help" || what == "-h") {
-    std::cout << "usage: rlae bench decode|ensemble [options]   (rlae bench decode --help)\n"
+    std::cout << "usage: rlae bench decode|ensemble|exchange [options]   (rlae bench decode --help)\n"
                  "  decode    member decoding tokens/s against Hugging Face transformers on the same model\n"
-                 "  ensemble  the ensemble's own overhead against its members' forward time\n";
+                 "  ensemble  the ensemble's own overhead against its members' forward time\n"
+                 "  exchange  per-step exchange latency between member ranks under mpirun\n";
     return kExitOk;
   }
-  RLAE_USAGE_CHECK(false, "rlae bench: expected 'decode' or 'ensemble', got '", what,
-                   "' (exchange arrives with distributed rollouts)");
+  RLAE_USAGE_CHECK(false, "rlae bench: expected decode, ensemble or exchange, got '", what, "'");
   return kExitUsage;
 }
 
