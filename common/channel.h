@@ -29,9 +29,15 @@ struct ChannelConfig {
   int heartbeat_ms = 1000;      // both directions
   int dead_after_ms = 15000;    // a peer silent this long is lost
   int send_timeout_ms = 0;      // a trajectory send gives up after this (0: waits while the learner lives)
-  int send_hwm = 64;            // trajectories an actor queues before send_trajectory blocks
-  int recv_hwm = 1024;          // messages the learner queues per actor connection
-  int params_hwm = 16;          // parameter messages queued per subscriber (older ones dropped)
+  // Queues (ZeroMQ high-water marks, in messages). At most send_hwm + recv_hwm
+  // trajectories of one actor are in flight; the learner holds at most
+  // recv_hwm x actors of them unread. A full queue blocks send_trajectory.
+  int send_hwm = 16;
+  int recv_hwm = 16;
+  // Messages (parameters, heartbeats) queued per subscriber. Beyond it the
+  // publisher drops new ones; an actor that missed parameters sees the
+  // learner's version in the next heartbeat and asks for them again.
+  int params_hwm = 16;
   int linger_ms = 10000;        // how long closing an actor waits for its queued trajectories
   int republish_min_ms = 100;   // at most one re-publication of the parameters per this interval
   uint64_t max_message_bytes = uint64_t{1} << 30;

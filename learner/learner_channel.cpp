@@ -22,6 +22,10 @@ int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
+// Ranks the learner keeps track of (a bound on what a stream of well-formed
+// frames with made-up sender ranks can make it allocate).
+constexpr size_t kMaxPeers = 1 << 16;
+
 // Commands from the learner's thread to its publisher thread (inproc PAIR):
 // frame 1 = code + u64 version, frame 2 (P, S) = the wire message.
 enum Cmd : uint8_t { kPublish = 'P', kRepublish = 'R', kShutdown = 'S', kQuit = 'Q' };
@@ -143,6 +147,11 @@ struct LearnerChannel::Impl {
     if (m.header.sender > static_cast<uint32_t>(INT32_MAX) || sender == rank) {
       reject(msg.size(), detail::str_cat("a ", wire::msg_type_name(m.header.type), " message from rank ",
                                          m.header.sender, ", which is not an actor"));
+      return;
+    }
+    if (peers.count(sender) == 0 && peers.size() >= kMaxPeers) {
+      reject(msg.size(), detail::str_cat("a message from rank ", sender, ": more than ", kMaxPeers,
+                                         " distinct senders"));
       return;
     }
     LearnerMessage out;
