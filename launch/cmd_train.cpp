@@ -12,7 +12,9 @@
 #include "common/options.h"
 #include "launch/commands.h"
 #include "launch/model_options.h"
+#include "common/mpi_env.h"
 #include "learner/trainer.h"
+#include "learner/trainer_dist.h"
 
 namespace rlae::cli {
 namespace {
@@ -34,6 +36,12 @@ po::options_description train_options() {
       ("replay", opt<bool>("BOOL", true), "write every batch to an HDF5 replay shard")
       ("answer-mode", opt<std::string>("numeric|exact", "numeric"), "reward: numeric answer check or exact match")
       ("resume", po::bool_switch(), "continue from the run directory's last checkpoint");
+  po::options_description distributed("Distributed (under mpirun)");
+  distributed.add_options()
+      ("interface", opt<std::string>("ADDR|NIC|*", "127.0.0.1"), "where the learner binds its ZeroMQ sockets")
+      ("heartbeat-ms", opt<int>("MS", 1000), "heartbeat interval between actors and learner")
+      ("dead-after-ms", opt<int>("MS", 15000), "a rank silent this long is lost: the job ends")
+      ("max-policy-lag", opt<int>("N", 1), "actors wait when the learner is more than N versions ahead");
   po::options_description decode("Decoding");
   decode.add_options()
       ("span", opt<int>("L", 4), "tokens per weight decision")
@@ -54,7 +62,7 @@ po::options_description train_options() {
       ("agent-hidden", opt<int>("N", 64), "agent network width")
       ("critic-hidden", opt<int>("N", 128), "critic network width");
   po::options_description all("train");
-  all.add(run).add(decode).add(ppo);
+  all.add(run).add(decode).add(ppo).add(distributed);
   add_model_options(all);
   return all;
 }
@@ -68,11 +76,6 @@ int cmd_train(int argc, const char* const* argv) {
   const auto vm_opt = parse_command_options(spec, desc, argc, argv, std::cout);
   if (!vm_opt) return kExitOk;
   const po::variables_map& vm = *vm_opt;
-  if (const char* ws = std::getenv("OMPI_COMM_WORLD_SIZE"); ws != nullptr && std::atoi(ws) > 1) {
-    std::fprintf(stderr, "rlae train: not built yet under mpirun with %s ranks (distributed rollouts are issue 6); "
-                         "run it without mpirun for single-node training\n", ws);
-    return kExitNotBuilt;
-  }
   RLAE_USAGE_CHECK(vm.count("members"), "rlae train: --members DIR,DIR,... is required");
   RLAE_USAGE_CHECK(vm.count("train-data"), "rlae train: --train-data FILE is required");
   TrainConfig cfg;
@@ -118,7 +121,7 @@ int cmd_train(int argc, const char* const* argv) {
 
   const bool tty = ::isatty(STDERR_FILENO);
   bool wrote_config = false;
-  train_inprocess(cfg, [&](const IterationMetrics& m) {
+  auto show = [&](const IterationMetrics& m) {
     if (!wrote_config) {  // the run directory exists and is checked by now
       write_file_atomic(cfg.out + "/config.ini", resolved);
       wrote_config = true;
@@ -129,7 +132,28 @@ int cmd_train(int argc, const char* const* argv) {
                  m.entropy, m.approx_kl, m.clip_fraction, m.value_loss, m.episodes_per_s, m.tokens_per_s,
                  tty ? "   " : "\n");
     std::fflush(stderr);
-  });
+  };
+  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (world == nullptr) world = std::getenv("PMI_SIZE");
+  if (world != nullptr && std::atoi(world) > 1) {
+    int mpi_argc = 0;
+    char** mpi_argv = nullptr;
+    MpiSession mpi(&mpi_argc, &mpi_argv);
+    DistributedConfig dist;
+    dist.channel.interface = vm["interface"].as<std::string>();
+    dist.channel.heartbeat_ms = vm["heartbeat-ms"].as<int>();
+    dist.channel.dead_after_ms = vm["dead-after-ms"].as<int>();
+    dist.max_policy_lag = vm["max-policy-lag"].as<int>();
+    const int rc = train_distributed(cfg, dist, mpi, show);
+    if (mpi.topology().rank == 0 && rc == 0) {
+      if (tty) std::fprintf(stderr, "\n");
+      write_file_atomic(cfg.out + "/config.ini", resolved);
+      std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),
+                  cfg.out.c_str());
+    }
+    return rc;
+  }
+  train_inprocess(cfg, show);
   if (tty) std::fprintf(stderr, "\n");
   if (!wrote_config) write_file_atomic(cfg.out + "/config.ini", resolved);
   std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),

@@ -71,6 +71,94 @@ uint64_t mix64(uint64_t z) {
 
 }  // namespace
 
+std::vector<Problem> load_training_problems(const TrainConfig& cfg) {
+  std::vector<Problem> data = load_dataset(cfg.train_data);
+  if (!cfg.families.empty()) {
+    data.erase(std::remove_if(data.begin(), data.end(),
+                              [&](const Problem& p) {
+                                return std::find(cfg.families.begin(), cfg.families.end(), p.task) == cfg.families.end();
+                              }),
+               data.end());
+    RLAE_CHECK(!data.empty(), cfg.train_data, ": no problems of the families given");
+  }
+  return data;
+}
+
+std::vector<const Problem*> sample_problems(const TrainConfig& cfg, const std::vector<Problem>& data, int64_t iteration,
+                                            int64_t group) {
+  std::vector<const Problem*> out;
+  for (int i = 0; i < cfg.prompts_per_iteration; ++i) {
+    const uint64_t key = cfg.seed * 0x100000001B3ULL + static_cast<uint64_t>(iteration) * 65537 + static_cast<uint64_t>(i) +
+                         static_cast<uint64_t>(group) * 0x9E3779B97F4A7C15ULL;
+    out.push_back(&data[mix64(key) % data.size()]);
+  }
+  return out;
+}
+
+std::vector<EpisodeOutcome> score_episodes(const TrainConfig& cfg, const std::vector<const Problem*>& problems,
+                                           const std::vector<EnsembleResult>& results) {
+  RLAE_ASSERT(problems.size() == results.size(), "score_episodes: ", problems.size(), " problems, ", results.size(),
+              " results");
+  std::vector<EpisodeOutcome> out(problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) {
+    const bool ok = answer_correct(results[i].text, problems[i]->answer, cfg.answer_mode);
+    out[i] = {problems[i]->id, problems[i]->task, results[i].text, ok, ok ? 1.0f : 0.0f};
+  }
+  return out;
+}
+
+void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
+                      const std::string& fingerprint) {
+  const std::string name = ckpt_name(iteration);
+  std::map<std::string, std::string> meta = {
+      {"iteration", std::to_string(iteration)},
+      {"policy_version", std::to_string(version)},
+      {"algo", agent_algo_name(learner.agents().algo)},
+      {"num_members", std::to_string(learner.agents().num_members)},
+      {"obs_width", std::to_string(learner.agents().obs_width)},
+      {"members_fingerprint", fingerprint},
+      {"config_hash", cfg.config_hash},
+      {"rlae_version", RLAE_VERSION},
+      {"seed", std::to_string(cfg.seed)}};
+  std::string names;
+  for (const auto& d : cfg.members) names += (names.empty() ? "" : ",") + d;
+  meta["members"] = names;
+  save_safetensors(cfg.out + "/checkpoints/" + name, learner.state(), meta);
+  write_file_atomic(cfg.out + "/checkpoints/latest", name + "\n");
+}
+
+std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint) {
+  int64_t start = 0, version = 0;
+  const std::string latest = cfg.out + "/checkpoints/latest";
+  std::string name;
+  try {
+    name = read_file(latest);
+  } catch (const Error&) {
+    RLAE_FAIL(cfg.out, ": --resume but no checkpoint (", latest, " missing)");
+  }
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  const std::string path = cfg.out + "/checkpoints/" + name;
+  auto file = SafetensorsFile::open(path);
+  const auto& meta = file->metadata();
+  RLAE_CHECK(meta.count("members_fingerprint") && meta.at("members_fingerprint") == fingerprint, path,
+             ": trained for other members; cannot resume with these");
+  RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
+             meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
+  NamedTensors state;
+  for (const auto& n : file->names()) state.push_back({n, file->get(n).clone()});
+  learner.load_state(state);
+  start = std::stoll(meta.at("iteration"));
+  version = std::stoll(meta.at("policy_version"));
+  RLAE_LOG(info, "resuming from ", path, " at iteration ", start);
+  return {start, version};
+}
+
+void prepare_run_dirs(const TrainConfig& cfg) {
+  make_dirs(cfg.out);
+  make_dirs(cfg.out + "/checkpoints");
+  if (cfg.write_replay) make_dirs(cfg.out + "/replay");
+}
+
 std::string IterationMetrics::to_json() const {
   nlohmann::json j = {{"iteration", iteration},     {"policy_version", policy_version},
                       {"episodes", episodes},       {"tokens", tokens},
@@ -130,18 +218,8 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   RLAE_CHECK(cfg.iterations >= 0 && cfg.prompts_per_iteration >= 1 && cfg.checkpoint_every >= 1,
              "train: iterations >= 0, prompts per iteration >= 1, checkpoint-every >= 1");
   // Everything that can be checked is checked before any work starts.
-  make_dirs(cfg.out);
-  make_dirs(cfg.out + "/checkpoints");
-  if (cfg.write_replay) make_dirs(cfg.out + "/replay");
-  std::vector<Problem> data = load_dataset(cfg.train_data);
-  if (!cfg.families.empty()) {
-    data.erase(std::remove_if(data.begin(), data.end(),
-                              [&](const Problem& p) {
-                                return std::find(cfg.families.begin(), cfg.families.end(), p.task) == cfg.families.end();
-                              }),
-               data.end());
-    RLAE_CHECK(!data.empty(), cfg.train_data, ": no problems of the families given");
-  }
+  prepare_run_dirs(cfg);
+  const std::vector<Problem> data = load_training_problems(cfg);
   ModelOptions mo = cfg.model;
   mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.prompts_per_iteration));
   std::vector<Member> members;
@@ -153,43 +231,16 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   const std::string fingerprint = members_fingerprint(cfg.members);
 
   int64_t start = 0, version = 0;
-  const std::string latest = cfg.out + "/checkpoints/latest";
-  if (cfg.resume) {
-    std::string name;
-    try {
-      name = read_file(latest);
-    } catch (const Error&) {
-      RLAE_FAIL(cfg.out, ": --resume but no checkpoint (", latest, " missing)");
-    }
-    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-    const std::string path = cfg.out + "/checkpoints/" + name;
-    auto file = SafetensorsFile::open(path);
-    const auto& meta = file->metadata();
-    RLAE_CHECK(meta.count("members_fingerprint") && meta.at("members_fingerprint") == fingerprint, path,
-               ": trained for other members; cannot resume with these");
-    RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
-               meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
-    NamedTensors state;
-    for (const auto& n : file->names()) state.push_back({n, file->get(n).clone()});
-    learner.load_state(state);
-    start = std::stoll(meta.at("iteration"));
-    version = std::stoll(meta.at("policy_version"));
-    RLAE_LOG(info, "resuming from ", path, " at iteration ", start);
-  }
-
+  if (cfg.resume) std::tie(start, version) = resume_learner(cfg, learner, fingerprint);
   std::ofstream metrics(cfg.out + "/metrics.jsonl", cfg.resume ? std::ios::app : std::ios::trunc);
   RLAE_CHECK(metrics.good(), cfg.out, "/metrics.jsonl: cannot write");
   IterationMetrics last;
   for (int64_t it = start; it < cfg.iterations; ++it) {
     const auto t0 = Clock::now();
     // 1. Prompts of this iteration.
+    std::vector<const Problem*> problems = sample_problems(cfg, data, it, 0);
     std::vector<EnsemblePrompt> prompts;
-    std::vector<const Problem*> problems;
-    for (int i = 0; i < cfg.prompts_per_iteration; ++i) {
-      const Problem& p = data[mix64(cfg.seed * 0x100000001B3ULL + static_cast<uint64_t>(it) * 65537 + i) % data.size()];
-      problems.push_back(&p);
-      prompts.push_back({format_prompt(p.question), p.task});
-    }
+    for (const Problem* p : problems) prompts.push_back({format_prompt(p->question), p->task});
     // 2. Rollouts: the agents sample weights every span; member 0's policy records.
     const uint64_t sample_seed = mix64(cfg.seed ^ (0xA5A5A5A5ULL + static_cast<uint64_t>(it)));
     std::vector<std::unique_ptr<AgentPolicy>> policies;
@@ -202,13 +253,7 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
     std::vector<EnsembleStats> stats;
     const auto results = ensemble_decode_inprocess(members, vocab, steer, prompts, cfg.ensemble, &stats);
     // 3. Terminal rewards from the answer check.
-    std::vector<EpisodeOutcome> outcomes(prompts.size());
-    int64_t correct = 0;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      const bool ok = answer_correct(results[i].text, problems[i]->answer, cfg.answer_mode);
-      correct += ok;
-      outcomes[i] = {problems[i]->id, problems[i]->task, results[i].text, ok, ok ? 1.0f : 0.0f};
-    }
+    const std::vector<EpisodeOutcome> outcomes = score_episodes(cfg, problems, results);
     TrajectoryBatch batch = build_trajectories(recorder->take_records(), outcomes, version);
     batch.values = learner.values(batch.share_obs);
     // 4. Learn.
@@ -226,7 +271,9 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
     mtr.episodes = static_cast<int64_t>(prompts.size());
     mtr.tokens = stats[0].tokens;
     mtr.mean_reward = batch.rewards.sum().item<double>() / static_cast<double>(prompts.size());
-    mtr.accuracy = static_cast<double>(correct) / static_cast<double>(prompts.size());
+    mtr.accuracy = static_cast<double>(std::count_if(outcomes.begin(), outcomes.end(),
+                                                     [](const EpisodeOutcome& o) { return o.correct; })) /
+                   static_cast<double>(prompts.size());
     mtr.entropy = st.entropy;
     mtr.approx_kl = st.approx_kl;
     mtr.clip_fraction = st.clip_fraction;
@@ -238,18 +285,7 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
     metrics << mtr.to_json() << "\n";
     metrics.flush();
     if ((it + 1) % cfg.checkpoint_every == 0 || it + 1 == cfg.iterations) {
-      const std::string name = ckpt_name(it + 1);
-      std::map<std::string, std::string> meta = {
-          {"iteration", std::to_string(it + 1)},   {"policy_version", std::to_string(version)},
-          {"algo", agent_algo_name(cfg.algo)},     {"num_members", std::to_string(K)},
-          {"obs_width", std::to_string(D)},        {"members_fingerprint", fingerprint},
-          {"config_hash", cfg.config_hash},        {"rlae_version", RLAE_VERSION},
-          {"seed", std::to_string(cfg.seed)}};
-      std::string names;
-      for (const auto& d : cfg.members) names += (names.empty() ? "" : ",") + d;
-      meta["members"] = names;
-      save_safetensors(cfg.out + "/checkpoints/" + name, learner.state(), meta);
-      write_file_atomic(latest, name + "\n");
+      write_checkpoint(cfg, learner, it + 1, version, fingerprint);
     }
     if (progress) progress(mtr);
     last = mtr;

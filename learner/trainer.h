@@ -17,6 +17,7 @@
 #include "actors/ensemble.h"
 #include "actors/model.h"
 #include "common/answer.h"
+#include "common/dataset.h"
 #include "learner/ppo.h"
 
 namespace rlae {
@@ -65,5 +66,20 @@ AgentSet load_agents(const std::string& checkpoint, const std::vector<std::strin
 
 // The agents' observation width for these members: the widest hidden size + 4.
 int64_t observation_width(const std::vector<Member>& members);
+
+// The pieces both the single-node and the distributed trainer use.
+std::vector<Problem> load_training_problems(const TrainConfig& cfg);
+// The problems of one iteration for one actor group (seeded by seed, iteration, group).
+std::vector<const Problem*> sample_problems(const TrainConfig& cfg, const std::vector<Problem>& data,
+                                            int64_t iteration, int64_t group);
+// Terminal rewards from the answer check.
+std::vector<EpisodeOutcome> score_episodes(const TrainConfig& cfg, const std::vector<const Problem*>& problems,
+                                           const std::vector<EnsembleResult>& results);
+void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
+                      const std::string& fingerprint);
+// Loads the run's latest checkpoint into `learner`; returns (iteration, policy version).
+std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint);
+// Creates the run directory and its subdirectories; rlae::Error when not writable.
+void prepare_run_dirs(const TrainConfig& cfg);
 
 }  // namespace rlae

@@ -131,3 +131,28 @@ TEST_F(TrainerTest, BadSetupsFailBeforeAnyWork) {
 
 }  // namespace
 }  // namespace rlae
+
+namespace rlae {
+namespace {
+
+// Members and data for the distributed training tests (tests/mpi/test_train_mpi.sh):
+// written to $RLAE_TRAIN_FIXTURE when set (ctest fixture), else only checked.
+TEST(TrainFixture, WriteMembers) {
+  const char* env = std::getenv("RLAE_TRAIN_FIXTURE");
+  const std::string dir = env ? env : ::testing::TempDir() + "rlae_train_fixture_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/a " + dir + "/b").c_str()), 0);
+  testing::write_member(dir + "/a", testing::byte_level_tokenizer({{"1", "2"}, {"a", "b"}}), 0, 1);
+  testing::write_member(dir + "/b", testing::metaspace_tokenizer({{"t", "h"}}), 2, 2);
+  std::vector<Problem> ps;
+  for (int i = 0; i < 40; ++i) {
+    ps.push_back({"p" + std::to_string(i), i % 2 ? "add" : "mul", "What is " + std::to_string(i) + " + 1?",
+                  std::to_string(i) + " + 1 = " + std::to_string(i + 1) + ". #### " + std::to_string(i + 1), 0});
+  }
+  write_dataset(dir + "/train.jsonl", ps);
+  EXPECT_NO_THROW(load_member(dir + "/a", {}));
+  EXPECT_NO_THROW(load_member(dir + "/b", {}));
+  if (env == nullptr) std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace rlae

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# rlae train under mpirun: 1 learner + 1 and 2 groups of 2 actors train and
+# write their outputs; a world size that does not fit is refused; killing an
+# actor mid-run ends the job with a non-zero exit naming the lost rank, and the
+# last checkpoint stays intact.
+set -u
+rlae=$1; fixture=$2; python=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mpirun="$here/launch/mpirun.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok=0; fail=0
+pass() { echo "ok   $1"; ok=$((ok+1)); }
+bad() { echo "FAIL $1"; fail=$((fail+1)); }
+common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8
+        --threads 1 --agent-hidden 16 --critic-hidden 16)
+
+# 1 learner + 1 group.
+if timeout 120 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$tmp/g1" --iterations 3 --checkpoint-every 2 \
+     >"$tmp/g1.log" 2>&1; then pass "np 3 exits 0"; else bad "np 3: $(tail -3 "$tmp/g1.log")"; fi
+[ "$(wc -l < "$tmp/g1/metrics.jsonl" 2>/dev/null)" = 3 ] && pass "np 3: 3 metric lines" || bad "np 3: metrics"
+[ -f "$tmp/g1/checkpoints/ckpt-000003.safetensors" ] && pass "np 3: final checkpoint" || bad "np 3: checkpoint"
+[ -f "$tmp/g1/replay/shard-000002.h5" ] && pass "np 3: replay shards" || bad "np 3: replay"
+
+# 1 learner + 2 groups.
+if timeout 120 "$mpirun" -np 5 "$rlae" train "${common[@]}" --out "$tmp/g2" --iterations 4 >"$tmp/g2.log" 2>&1
+then pass "np 5 exits 0"; else bad "np 5: $(tail -3 "$tmp/g2.log")"; fi
+[ "$(wc -l < "$tmp/g2/metrics.jsonl" 2>/dev/null)" = 4 ] && pass "np 5: 4 metric lines" || bad "np 5: metrics"
+
+# A world size that does not fit 1 + G*K.
+if timeout 60 "$mpirun" -np 4 "$rlae" train "${common[@]}" --out "$tmp/bad" --iterations 1 >"$tmp/bad.log" 2>&1
+then bad "np 4 accepted"; else grep -q "do not fit" "$tmp/bad.log" && pass "np 4 refused" || bad "np 4: $(tail -2 "$tmp/bad.log")"; fi
+
+# Kill actor rank 2 once training runs.
+"$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$tmp/kill" --iterations 100000 --checkpoint-every 1 \
+  --dead-after-ms 3000 --heartbeat-ms 200 >"$tmp/kill.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  [ "$(wc -l < "$tmp/kill/metrics.jsonl" 2>/dev/null || echo 0)" -ge 2 ] && break
+  sleep 0.1
+done
+victim=""
+for p in $(pgrep -f "rlae train" ); do
+  if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=2"; then victim=$p; fi
+done
+if [ -n "$victim" ]; then kill -9 "$victim"; pass "killed rank 2 (pid $victim)"; else bad "no rank 2 process found"; fi
+start=$(date +%s)
+if timeout 90 bash -c "while kill -0 $job 2>/dev/null; do sleep 0.2; done"; then
+  wait "$job"; rc=$?
+  [ "$rc" -ne 0 ] && pass "job ended non-zero ($rc) after $(( $(date +%s) - start )) s" || bad "job exited 0 after a kill"
+else
+  bad "job still running 90 s after the kill"; kill -9 "$job" 2>/dev/null
+fi
+grep -Eq "rank 2" "$tmp/kill.log" && pass "the lost rank is named" || bad "no line names rank 2: $(tail -5 "$tmp/kill.log")"
+ckpt="$tmp/kill/checkpoints/$(tr -d '\n' < "$tmp/kill/checkpoints/latest" 2>/dev/null)"
+if "$python" -c "import sys; from safetensors.numpy import load_file; t = load_file(sys.argv[1]); assert 'agent0.l1.weight' in t" "$ckpt" 2>/dev/null
+then pass "checkpoint intact ($ckpt)"; else bad "checkpoint unreadable: $ckpt"; fi
+ls "$tmp/kill/checkpoints" | grep -q '\.tmp' && bad "a temporary checkpoint was left behind" || pass "no half-written checkpoint"
+
+echo "$ok passed, $fail failed"
+[ "$fail" -eq 0 ]
