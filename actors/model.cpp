@@ -14,6 +14,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include "actors/llama_ops.h"
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -23,46 +24,6 @@ namespace rlae {
 namespace {
 
 using at::indexing::Slice;
-
-// ---------------------------------------------------------------------------
-// Weight names and shapes (Hugging Face layout)
-// ---------------------------------------------------------------------------
-
-enum class WeightKind { linear, embedding, norm, bias };
-
-struct WeightSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  WeightKind kind;
-};
-
-std::string layer_prefix(int64_t i) { return "model.layers." + std::to_string(i) + "."; }
-
-std::vector<WeightSpec> weight_specs(const ModelConfig& c) {
-  const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
-  const int64_t q_out = c.num_heads * D, kv_out = c.num_kv_heads * D;
-  std::vector<WeightSpec> s;
-  s.push_back({"model.embed_tokens.weight", {c.vocab_size, H}, WeightKind::embedding});
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    auto proj = [&](const std::string& name, int64_t out, int64_t in, bool bias) {
-      s.push_back({p + name + ".weight", {out, in}, WeightKind::linear});
-      if (bias) s.push_back({p + name + ".bias", {out}, WeightKind::bias});
-    };
-    proj("self_attn.q_proj", q_out, H, c.qkv_bias);
-    proj("self_attn.k_proj", kv_out, H, c.qkv_bias);
-    proj("self_attn.v_proj", kv_out, H, c.qkv_bias);
-    proj("self_attn.o_proj", H, q_out, c.o_bias);
-    proj("mlp.gate_proj", I, H, c.mlp_bias);
-    proj("mlp.up_proj", I, H, c.mlp_bias);
-    proj("mlp.down_proj", H, I, c.mlp_bias);
-    s.push_back({p + "input_layernorm.weight", {H}, WeightKind::norm});
-    s.push_back({p + "post_attention_layernorm.weight", {H}, WeightKind::norm});
-  }
-  s.push_back({"model.norm.weight", {H}, WeightKind::norm});
-  if (!c.tie_word_embeddings) s.push_back({"lm_head.weight", {c.vocab_size, H}, WeightKind::linear});
-  return s;
-}
 
 std::string shape_str(at::IntArrayRef shape) {
   std::ostringstream os;
@@ -76,51 +37,6 @@ bool is_rope_buffer(const std::string& name) {
   const std::string suffix = "rotary_emb.inv_freq";
   return name.size() >= suffix.size() &&
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// ---------------------------------------------------------------------------
-// Math, mirroring transformers 4.46 operation by operation
-// ---------------------------------------------------------------------------
-
-// x * rsqrt(mean(x^2) + eps) in float32, back to x's dtype, times the weight.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  at::Tensor xf = x.to(at::kFloat);
-  at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
-  xf = xf * at::rsqrt(var + eps);
-  return weight * xf.to(x.scalar_type());
-}
-
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
-}
-
-// Inverse RoPE frequencies [D / 2] float32 (default, linear or llama3 scaling).
-at::Tensor rope_inv_freq(const ModelConfig& c) {
-  const int64_t D = c.head_dim;
-  at::Tensor e = at::arange(0, D, 2, at::kLong).to(at::kFloat) / static_cast<double>(D);
-  at::Tensor inv = at::reciprocal(at::pow(c.rope.theta, e));
-  if (c.rope.type == "linear") {
-    inv = inv / c.rope.factor;
-  } else if (c.rope.type == "llama3") {
-    const double factor = c.rope.factor, lo = c.rope.low_freq_factor, hi = c.rope.high_freq_factor;
-    const double old_len = static_cast<double>(c.rope.original_max_position_embeddings);
-    const double lo_wavelen = old_len / lo, hi_wavelen = old_len / hi;
-    at::Tensor wavelen = at::reciprocal(inv) * (2 * M_PI);
-    at::Tensor scaled = at::where(wavelen > lo_wavelen, inv / factor, inv);
-    at::Tensor smooth = (at::reciprocal(wavelen) * old_len - lo) / (hi - lo);
-    at::Tensor smoothed = (1 - smooth) * scaled / factor + smooth * scaled;
-    at::Tensor medium = at::logical_not(wavelen < hi_wavelen) * at::logical_not(wavelen > lo_wavelen);
-    inv = at::where(medium, smoothed, scaled);
-  }
-  return inv.contiguous();
-}
-
-// q * cos + rotate_half(q) * sin, rotate_half(q) = cat(-q2, q1).
-// x: [n, T, heads, D]; cos, sin: [n, T, 1, D]
-at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  at::Tensor rot = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  return x * cos + rot * sin;
 }
 
 // ---------------------------------------------------------------------------
@@ -241,7 +157,7 @@ std::unique_ptr<CausalLM> CausalLM::from_weights(
 }
 
 void CausalLM::load_weights(const WeightSource& src) {
-  const auto specs = weight_specs(config_);
+  const auto specs = llama_weight_specs(config_);
   std::unordered_map<std::string, at::Tensor> w;
   std::set<std::string> used;
   for (const auto& spec : specs) {
@@ -263,27 +179,8 @@ void CausalLM::load_weights(const WeightSource& src) {
   norm_ = w.at("model.norm.weight");
   lm_head_ = config_.tie_word_embeddings ? embed_ : w.at("lm_head.weight");
   layers_.clear();
-  for (int64_t i = 0; i < config_.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    auto get = [&](const std::string& n) { return w.at(p + n); };
-    Layer L;
-    L.ln_attn = get("input_layernorm.weight");
-    L.ln_mlp = get("post_attention_layernorm.weight");
-    L.w_qkv = at::cat({get("self_attn.q_proj.weight"), get("self_attn.k_proj.weight"),
-                       get("self_attn.v_proj.weight")}, 0);
-    if (config_.qkv_bias)
-      L.b_qkv = at::cat({get("self_attn.q_proj.bias"), get("self_attn.k_proj.bias"),
-                         get("self_attn.v_proj.bias")}, 0);
-    L.w_o = get("self_attn.o_proj.weight");
-    if (config_.o_bias) L.b_o = get("self_attn.o_proj.bias");
-    L.w_gate_up = at::cat({get("mlp.gate_proj.weight"), get("mlp.up_proj.weight")}, 0);
-    L.w_down = get("mlp.down_proj.weight");
-    if (config_.mlp_bias) {
-      L.b_gate_up = at::cat({get("mlp.gate_proj.bias"), get("mlp.up_proj.bias")}, 0);
-      L.b_down = get("mlp.down_proj.bias");
-    }
-    layers_.push_back(std::move(L));
-  }
+  for (int64_t i = 0; i < config_.num_layers; ++i)
+    layers_.push_back(llama_make_layer(config_, i, [&](const std::string& n) { return w.at(n); }));
   inv_freq_ = rope_inv_freq(config_).to(options_.device);
 }
 
@@ -293,7 +190,7 @@ std::vector<std::pair<std::string, at::Tensor>> CausalLM::init_weights(const Mod
   config.validate();
   at::Generator gen = at::detail::createCPUGenerator(seed);
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& spec : weight_specs(config)) {
+  for (const auto& spec : llama_weight_specs(config)) {
     at::Tensor t;
     switch (spec.kind) {
       case WeightKind::linear:
@@ -316,7 +213,7 @@ std::vector<std::pair<std::string, at::Tensor>> CausalLM::named_weights() const 
   w["model.norm.weight"] = norm_;
   if (!config_.tie_word_embeddings) w["lm_head.weight"] = lm_head_;
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
+    const std::string p = llama_layer_prefix(i);
     const Layer& L = layers_[static_cast<std::size_t>(i)];
     w[p + "input_layernorm.weight"] = L.ln_attn;
     w[p + "post_attention_layernorm.weight"] = L.ln_mlp;
@@ -340,7 +237,7 @@ std::vector<std::pair<std::string, at::Tensor>> CausalLM::named_weights() const 
     }
   }
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& spec : weight_specs(config_)) out.emplace_back(spec.name, w.at(spec.name));
+  for (const auto& spec : llama_weight_specs(config_)) out.emplace_back(spec.name, w.at(spec.name));
   return out;
 }
 
@@ -407,8 +304,6 @@ at::Tensor CausalLM::forward_rows(const std::vector<int64_t>& slots,
     K = std::max<int64_t>(K, starts[r] + static_cast<int64_t>(ids[r].size()));
   }
   if (use_cache) ensure_capacity(K);
-  const int64_t Hq = config_.num_heads, Hkv = config_.num_kv_heads, D = config_.head_dim;
-  const int64_t G = Hq / Hkv, I = config_.intermediate_size;
   const at::Device dev = options_.device;
 
   // Host-side index tensors: tokens and positions [n, T]; cache write positions, where the
@@ -433,80 +328,34 @@ at::Tensor CausalLM::forward_rows(const std::vector<int64_t>& slots,
   tok = tok.to(dev);
   pos = pos.to(dev);
 
-  // RoPE tables [n, T, 1, D] in the compute dtype (angles in float32, as transformers).
-  at::Tensor freqs = pos.to(at::kFloat).unsqueeze(-1) * inv_freq_;  // [n, T, D/2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);
-  at::Tensor cos = emb.cos().to(options_.dtype).unsqueeze(2);
-  at::Tensor sin = emb.sin().to(options_.dtype).unsqueeze(2);
+  // RoPE tables [n, T, 1, D] in the compute dtype; the mask [n, 1, 1, T, K]: key j is
+  // visible from a query at position p when j <= p (and p - j < sliding_window).
+  const RopeTables rope = rope_tables(pos, inv_freq_, options_.dtype);
+  const at::Tensor hidden_mask = attention_hidden_mask(pos, K, config_.sliding_window);
 
-  // Attention mask [n, 1, 1, T, K]: key j is visible from a query at position p when
-  // j <= p (and p - j < sliding_window).
-  at::Tensor keypos = at::arange(K, at::TensorOptions().dtype(at::kLong).device(dev));
-  at::Tensor qpos = pos.unsqueeze(-1);                 // [n, T, 1]
-  at::Tensor visible = keypos <= qpos;                 // [n, T, K]
-  if (config_.sliding_window > 0)
-    visible = at::logical_and(visible, (qpos - keypos) < config_.sliding_window);
-  at::Tensor hidden_mask = at::logical_not(visible).view({n, 1, 1, T, K});
-
-  at::Tensor slot_idx, wpos_dev;
-  bool contiguous_slots = false;
+  KvSource kv;
   if (use_cache) {
-    contiguous_slots = true;
+    bool contiguous_slots = true;
     for (std::size_t r = 1; r < slots.size(); ++r)
       if (slots[r] != slots[0] + static_cast<int64_t>(r)) contiguous_slots = false;
-    slot_idx = at::tensor(slots, at::kLong).to(dev);
-    wpos_dev = wpos.to(dev);
-  }
-  const double scale = std::sqrt(static_cast<double>(D));
-  const float lowest = std::numeric_limits<float>::lowest();
-
-  at::Tensor x = at::embedding(embed_, tok);  // [n, T, H]
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    const Layer& L = layers_[l];
-    at::Tensor h = rms_norm(x, L.ln_attn, config_.rms_norm_eps);
-    at::Tensor qkv = linear(h, L.w_qkv, L.b_qkv);  // [n, T, (Hq + 2 Hkv) D]
-    at::Tensor q = qkv.narrow(-1, 0, Hq * D).view({n, T, Hq, D});
-    at::Tensor k = qkv.narrow(-1, Hq * D, Hkv * D).view({n, T, Hkv, D});
-    at::Tensor v = qkv.narrow(-1, (Hq + Hkv) * D, Hkv * D).view({n, T, Hkv, D});
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-
-    at::Tensor keys, values;  // [n, Hkv, K, D]
-    if (use_cache) {
+    const at::Tensor slot_idx = at::tensor(slots, at::kLong).to(dev);
+    const at::Tensor wpos_dev = wpos.to(dev);
+    kv = [&, contiguous_slots, slot_idx, wpos_dev](size_t l, const at::Tensor& k,
+                                                   const at::Tensor& v) {
       at::Tensor& kc = k_cache_[l];
       at::Tensor& vc = v_cache_[l];
       // Advanced indices around a slice: the indexed view is [n, T, Hkv, D], as k and v.
       kc.index_put_({slot_idx.unsqueeze(1), Slice(), wpos_dev}, k);
       vc.index_put_({slot_idx.unsqueeze(1), Slice(), wpos_dev}, v);
-      if (contiguous_slots) {
-        keys = kc.narrow(0, slots[0], n).narrow(2, 0, K);
-        values = vc.narrow(0, slots[0], n).narrow(2, 0, K);
-      } else {
-        keys = kc.narrow(2, 0, K).index_select(0, slot_idx);
-        values = vc.narrow(2, 0, K).index_select(0, slot_idx);
-      }
-    } else {
-      keys = k.permute({0, 2, 1, 3});
-      values = v.permute({0, 2, 1, 3});
-    }
-
-    // Grouped-query attention without repeating K/V: query heads h = g * G + i share
-    // key/value head g, so [n, Hq, T, D] views as [n, Hkv, G * T, D].
-    at::Tensor qh = q.permute({0, 2, 1, 3}).contiguous().view({n, Hkv, G * T, D});
-    at::Tensor scores = at::matmul(qh, keys.transpose(-1, -2)) / scale;  // [n, Hkv, G T, K]
-    scores = scores.to(at::kFloat).view({n, Hkv, G, T, K}).masked_fill(hidden_mask, lowest);
-    at::Tensor probs = at::softmax(scores, -1).to(options_.dtype).view({n, Hkv, G * T, K});
-    at::Tensor attn = at::matmul(probs, values)  // [n, Hkv, G T, D]
-                          .view({n, Hq, T, D})
-                          .permute({0, 2, 1, 3})
-                          .reshape({n, T, Hq * D});
-    x = x + linear(attn, L.w_o, L.b_o);
-
-    h = rms_norm(x, L.ln_mlp, config_.rms_norm_eps);
-    at::Tensor gu = linear(h, L.w_gate_up, L.b_gate_up);  // [n, T, 2 I]
-    at::Tensor act = at::silu(gu.narrow(-1, 0, I)) * gu.narrow(-1, I, I);
-    x = x + linear(act, L.w_down, L.b_down);
+      if (contiguous_slots)
+        return std::make_pair(kc.narrow(0, slots[0], n).narrow(2, 0, K),
+                              vc.narrow(0, slots[0], n).narrow(2, 0, K));
+      return std::make_pair(kc.narrow(2, 0, K).index_select(0, slot_idx),
+                            vc.narrow(2, 0, K).index_select(0, slot_idx));
+    };
   }
+  at::Tensor x = at::embedding(embed_, tok);  // [n, T, H]
+  x = decoder_layers(x, layers_, config_, rope, hidden_mask, kv);
   return x;
 }
 

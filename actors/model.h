@@ -29,6 +29,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "actors/llama_ops.h"
 #include "actors/model_config.h"
 
 namespace rlae {
@@ -106,13 +107,7 @@ class CausalLM {
   // Internal: where load_weights() reads tensors from (a checkpoint or a list).
   class WeightSource;
 
-  struct Layer {
-    at::Tensor ln_attn, ln_mlp;  // [H]
-    at::Tensor w_qkv, b_qkv;     // [(Hq + 2 Hkv) D, H], [(Hq + 2 Hkv) D] or undefined
-    at::Tensor w_o, b_o;         // [H, Hq D], [H] or undefined
-    at::Tensor w_gate_up, b_gate_up;  // [2 I, H], [2 I] or undefined
-    at::Tensor w_down, b_down;   // [H, I], [H] or undefined
-  };
+  using Layer = LlamaLayer;  // the shared layer layout (actors/llama_ops.h)
 
  private:
   CausalLM(ModelConfig config, ModelOptions options);

@@ -1,0 +1,288 @@
+// rlae::pretrain on a generated maths suite with a hand-written character-level tokenizer:
+// the loss falls, the written directory is a model CausalLM loads (with the trained
+// weights), a resumed run repeats an uninterrupted one exactly, and bad configurations fail
+// with one clear error before training. With RLAE_PRETRAIN_FIXTURE=DIR, Pretrain.FixtureForHf
+// leaves a trained model and rlae's logits for tests/parity/check_pretrained_in_hf.py.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/model.h"
+#include "common/check.h"
+#include "common/dataset.h"
+#include "common/fs.h"
+#include "common/prompt.h"
+#include "common/safetensors.h"
+#include "common/task_suite.h"
+#include "common/tokenizer.h"
+#include "learner/pretrain.h"
+
+namespace rlae {
+namespace {
+
+// A character-level tokenizer.json: one token per character of `text`, "</s>" special, and
+// a Fuse decoder (tokens concatenated).
+std::string char_tokenizer_json(const std::string& text) {
+  std::set<std::string> chars;
+  for (char ch : text) chars.insert(std::string(1, ch));
+  nlohmann::json vocab = nlohmann::json::object();
+  vocab["</s>"] = 0;
+  for (const auto& s : chars) vocab[s] = static_cast<int>(vocab.size());
+  nlohmann::json j = {
+      {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
+      {"added_tokens", {{{"id", 0}, {"content", "</s>"}, {"single_word", false}, {"lstrip", false},
+                         {"rstrip", false}, {"normalized", false}, {"special", true}}}},
+      {"normalizer", nullptr}, {"pre_tokenizer", nullptr}, {"post_processor", nullptr},
+      {"decoder", {{"type", "Fuse"}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                 {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
+                 {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
+                 {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+  return j.dump();
+}
+
+class Pretrain : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = ::testing::TempDir() + "rlae_pretrain_" + std::to_string(::getpid());
+    ASSERT_EQ(std::system(("rm -rf " + root_ + " && mkdir -p " + root_).c_str()), 0);
+    SuiteOptions o;
+    o.seed = 3;
+    o.families = {"add", "sub"};
+    o.train_per_family = 300;
+    o.dev_per_family = 20;
+    o.test_per_family = 0;
+    const Suite s = make_task_suite(o);
+    write_dataset(root_ + "/train.jsonl", s.train);
+    write_dataset(root_ + "/dev.jsonl", s.dev);
+    std::string text = "Question: \nAnswer: 0123456789#.+-*/=";
+    for (const auto* split : {&s.train, &s.dev})
+      for (const auto& p : *split) text += p.question + p.answer;
+    write_file_atomic(root_ + "/tokenizer.json", char_tokenizer_json(text));
+  }
+  static void TearDownTestSuite() { std::system(("rm -rf " + root_).c_str()); }
+
+  // A ~50k-parameter model that trains in a few seconds.
+  PretrainConfig tiny(const std::string& name) const {
+    PretrainConfig c;
+    c.tokenizer = root_ + "/tokenizer.json";
+    c.data = {root_ + "/train.jsonl"};
+    c.out = root_ + "/" + name;
+    c.hidden_size = 32;
+    c.num_layers = 2;
+    c.num_heads = 2;
+    c.intermediate_size = 64;
+    c.max_seq_len = 192;
+    c.batch_size = 8;
+    c.steps = 40;
+    c.warmup_steps = 5;
+    c.lr = 5e-3;
+    c.min_lr = 5e-4;
+    c.eval_every = 0;
+    c.checkpoint_every = 0;
+    c.log_every = 5;
+    c.threads = 1;
+    c.progress = false;
+    return c;
+  }
+
+  static std::string root_;
+};
+std::string Pretrain::root_;
+
+double mean(const std::vector<double>& v, size_t from, size_t n) {
+  double s = 0;
+  for (size_t i = from; i < from + n; ++i) s += v[i];
+  return s / static_cast<double>(n);
+}
+
+TEST_F(Pretrain, LossFallsAndTheOutputIsAModel) {
+  PretrainConfig c = tiny("falls");
+  c.dev_data = root_ + "/dev.jsonl";
+  c.eval_problems = 4;
+  c.recipe_ini = "steps = 40\n";
+  const PretrainResult r = pretrain(c);
+  ASSERT_EQ(r.losses.size(), 40u);
+  EXPECT_EQ(r.last_step, 40);
+  EXPECT_LT(mean(r.losses, 35, 5), 0.7 * mean(r.losses, 0, 5))
+      << "first " << r.losses.front() << " last " << r.losses.back();
+  EXPECT_GT(r.tokens_per_second, 0);
+  ASSERT_EQ(r.evals.size(), 1u);  // only at the end with eval-every 0
+  EXPECT_EQ(r.evals[0].step, 40);
+  ASSERT_EQ(r.evals[0].families.size(), 2u);
+  EXPECT_EQ(r.evals[0].families[0].name, "add");
+  EXPECT_EQ(r.evals[0].families[0].problems, 4);
+  EXPECT_TRUE(std::isfinite(r.evals[0].loss));
+
+  for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+                        "tokenizer_config.json", "pretrain.ini", "metrics.jsonl"})
+    EXPECT_EQ(::access((c.out + "/" + f).c_str(), R_OK), 0) << f;
+  EXPECT_EQ(read_file(c.out + "/pretrain.ini"), "steps = 40\n");
+  EXPECT_EQ(read_file(c.out + "/tokenizer.json"), read_file(c.tokenizer));
+
+  // The written model: the trained weights (= the final checkpoint's), EOS from the tokenizer.
+  auto lm = CausalLM::load(c.out);
+  EXPECT_EQ(lm->config().vocab_size, Tokenizer::from_file(c.tokenizer).vocab_size());
+  EXPECT_EQ(lm->config().eos_token_ids, std::vector<int64_t>{0});
+  EXPECT_EQ(lm->config().max_position_embeddings, 192);
+  const auto ck = load_safetensors(c.out + "/checkpoints/step-00000040/weights.safetensors");
+  for (const auto& [name, t] : lm->named_weights())
+    EXPECT_TRUE(at::equal(t.contiguous(), ck.at(name))) << name;
+
+  // metrics.jsonl: a train record every 5 steps, then the evaluation.
+  std::ifstream in(c.out + "/metrics.jsonl");
+  std::string line;
+  int train = 0, eval = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    (j.at("type") == "train" ? train : eval) += 1;
+  }
+  EXPECT_EQ(train, 8);
+  EXPECT_EQ(eval, 1);
+}
+
+// An interrupted run (stop-after, then resume) repeats the uninterrupted one bit for bit:
+// packing exercises the example carried between batches, checkpoints the AdamW state, the
+// sampler's random state and the schedule.
+TEST_F(Pretrain, ResumeContinuesIdentically) {
+  PretrainConfig full = tiny("full");
+  full.packing = true;
+  full.steps = 24;
+  full.checkpoint_every = 8;
+  const PretrainResult a = pretrain(full);
+
+  PretrainConfig part = full;
+  part.out = root_ + "/part";
+  part.stop_after = 12;  // not a checkpoint step: the run writes one at its end
+  const PretrainResult b = pretrain(part);
+  EXPECT_EQ(b.last_step, 12);
+  EXPECT_THROW(pretrain(part), Error);  // a checkpoint is there: --resume or another --out
+  part.stop_after = 0;
+  part.resume = true;
+  const PretrainResult c = pretrain(part);
+  EXPECT_EQ(c.first_step, 12);
+  EXPECT_EQ(c.last_step, 24);
+
+  std::vector<double> joined = b.losses;
+  joined.insert(joined.end(), c.losses.begin(), c.losses.end());
+  ASSERT_EQ(joined.size(), a.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], a.losses[i]) << "step " << i + 1;
+  EXPECT_EQ(read_file(full.out + "/model.safetensors"), read_file(part.out + "/model.safetensors"));
+  // metrics.jsonl holds each step once.
+  std::ifstream in(part.out + "/metrics.jsonl");
+  std::string line;
+  std::vector<int64_t> steps;
+  while (std::getline(in, line)) steps.push_back(nlohmann::json::parse(line).at("step").get<int64_t>());
+  EXPECT_EQ(steps, (std::vector<int64_t>{5, 10, 15, 20, 24}));
+}
+
+TEST_F(Pretrain, FamilyWeightsSelectTheMix) {
+  PretrainConfig c = tiny("mix");
+  c.steps = 2;
+  c.families = parse_family_weights("add:1");
+  EXPECT_NO_THROW(pretrain(c));
+  c.families = parse_family_weights("add:1,mul:1");  // no mul problems in the data
+  try {
+    pretrain(c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'mul'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(parse_family_weights("add:1, sub:0.5,*:0.1"),
+            (std::vector<std::pair<std::string, double>>{{"add", 1}, {"sub", 0.5}, {"*", 0.1}}));
+  EXPECT_THROW(parse_family_weights("add:x"), UsageError);
+  EXPECT_THROW(parse_family_weights("add:-1"), UsageError);
+}
+
+TEST_F(Pretrain, BadConfigurationsFailBeforeTraining) {
+  auto expect_error = [](PretrainConfig c, const std::string& needle, bool usage) {
+    try {
+      pretrain(c);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const UsageError& e) {
+      EXPECT_TRUE(usage) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    } catch (const Error& e) {
+      EXPECT_FALSE(usage) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_NE(::access((c.out + "/model.safetensors").c_str(), F_OK), 0) << needle;
+  };
+  PretrainConfig c = tiny("bad");
+  c.tokenizer = root_ + "/missing.json";
+  expect_error(c, "missing.json", false);
+  c = tiny("bad");
+  c.tokenizer = "";
+  expect_error(c, "--tokenizer", true);
+  c = tiny("bad");
+  c.num_heads = 3;
+  expect_error(c, "--heads 3 must divide --hidden-size 32", true);
+  c = tiny("bad");
+  c.num_kv_heads = 3;
+  expect_error(c, "--kv-heads", true);
+  c = tiny("bad");
+  c.out = "/proc/rlae-pretrain-out";
+  expect_error(c, "/proc/rlae-pretrain-out", false);
+  c = tiny("bad");
+  c.data = {root_ + "/none.jsonl"};
+  expect_error(c, "none.jsonl", false);
+  c = tiny("bad");
+  c.eos_token = "<eos>";
+  expect_error(c, "<eos>", false);
+  c = tiny("bad");
+  c.steps = 0;
+  expect_error(c, "--max-minutes", true);
+}
+
+TEST(PretrainSchedule, WarmupThenCosineToMinLr) {
+  PretrainConfig c;
+  c.lr = 1.0;
+  c.min_lr = 0.1;
+  c.warmup_steps = 4;
+  EXPECT_DOUBLE_EQ(pretrain_lr(c, 0, 14), 0.25);
+  EXPECT_DOUBLE_EQ(pretrain_lr(c, 3, 14), 1.0);
+  EXPECT_DOUBLE_EQ(pretrain_lr(c, 4, 14), 1.0);
+  EXPECT_NEAR(pretrain_lr(c, 9, 15), 0.55, 1e-12);  // half way: (9 - 4) / (15 - 1 - 4)
+  EXPECT_DOUBLE_EQ(pretrain_lr(c, 13, 14), 0.1);    // the last step
+  EXPECT_DOUBLE_EQ(pretrain_lr(c, 10, -1), 1.0);    // horizon not known yet
+}
+
+// Leaves a trained model and rlae's own logits on a few prompts for the transformers check
+// (tests/parity/pretrain.cmake). Without RLAE_PRETRAIN_FIXTURE it writes into the temp dir.
+TEST_F(Pretrain, FixtureForHf) {
+  const char* env = std::getenv("RLAE_PRETRAIN_FIXTURE");
+  const std::string dir = env ? env : root_ + "/fixture";
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+  PretrainConfig c = tiny("fixture");
+  c.out = dir;
+  c.num_kv_heads = 1;  // grouped-query attention in the written model
+  c.tie_embeddings = false;
+  c.steps = 20;
+  pretrain(c);
+  const Tokenizer tok = Tokenizer::from_file(dir + "/tokenizer.json");
+  auto lm = CausalLM::load(dir);
+  const auto problems = load_dataset(root_ + "/dev.jsonl");
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (int i = 0; i < 3; ++i) {
+    const Problem& p = problems[static_cast<size_t>(i * 7)];
+    std::vector<int32_t> ids = tok.encode(format_prompt(p.question), true);
+    const auto target = tok.encode(format_target(p.answer));
+    ids.insert(ids.end(), target.begin(), target.end());
+    out.emplace_back("ids." + std::to_string(i), at::tensor(std::vector<int64_t>(ids.begin(), ids.end())));
+    out.emplace_back("logits." + std::to_string(i), lm->forward_full(ids));
+    write_file_atomic(dir + "/text." + std::to_string(i) + ".txt", format_prompt(p.question) + format_target(p.answer));
+  }
+  save_safetensors(dir + "/expected.safetensors", out);
+}
+
+}  // namespace
+}  // namespace rlae
