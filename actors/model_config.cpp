@@ -15,15 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string join_path(const std::string& dir, const std::string& name) {
-  if (dir.empty()) return name;
-  return dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 json parse_json(const std::string& text, const std::string& source) {
   try {

@@ -89,15 +89,6 @@ bool from_scalar_type(at::ScalarType s, StDtype* out) {
   }
 }
 
-std::string join_path(const std::string& dir, const std::string& name) {
-  if (dir.empty()) return name;
-  return dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 }  // namespace
 

@@ -28,20 +28,6 @@ uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ULL) 
 std::string special_key(const std::string& content) { return std::string("\x01special\x01", 9) + content; }
 const std::string kEosKey = std::string("\x01special\x01", 9) + "<rlae:eos>";
 
-void mkdirs(const std::string& dir) {
-  std::string cur;
-  std::istringstream in(dir);
-  std::string part;
-  if (!dir.empty() && dir[0] == '/') cur = "/";
-  while (std::getline(in, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-      RLAE_FAIL(cur, ": cannot create cache directory (", std::strerror(errno), ")");
-    }
-  }
-}
-
 // Little binary writer/reader for the cache file.
 struct Writer {
   std::string out;
@@ -309,7 +295,7 @@ UnionVocab UnionVocab::load_or_build(const std::vector<VocabMember>& members, co
     }
   }
   UnionVocab v = build(members);
-  mkdirs(cache_dir);
+  make_dirs(cache_dir);
   write_file_atomic(path, UnionVocabIO::save(v));
   return v;
 }

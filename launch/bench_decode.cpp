@@ -14,6 +14,7 @@
 
 #include "actors/model.h"
 #include "common/check.h"
+#include "common/fs.h"
 #include "common/options.h"
 #include "launch/bench.h"
 #include "launch/commands.h"
@@ -21,11 +22,6 @@
 
 namespace rlae::cli {
 namespace {
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -90,12 +86,12 @@ std::string run_command(const std::string& command) {
 
 std::string find_bench_python(const std::string& given) {
   if (!given.empty()) {
-    RLAE_CHECK(exists(given), "--python ", given, ": no such interpreter");
+    RLAE_CHECK(file_exists(given), "--python ", given, ": no such interpreter");
     return given;
   }
   if (const char* env = std::getenv("RLAE_PYTHON"); env != nullptr && *env) return env;
   const std::string venv = std::string(RLAE_SOURCE_DIR) + "/.venv/bin/python";
-  RLAE_CHECK(exists(venv), "no Python with transformers: run launch/setup-python.sh, or pass --python");
+  RLAE_CHECK(file_exists(venv), "no Python with transformers: run launch/setup-python.sh, or pass --python");
   return venv;
 }
 
@@ -123,14 +119,14 @@ int bench_decode(int argc, const char* const* argv) {
   if (threads <= 0) threads = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   RLAE_USAGE_CHECK(prompt_len >= 1 && new_tokens >= 2, "rlae bench decode: --prompt-len >= 1 and --new-tokens >= 2");
   at::set_num_threads(threads);
-  ::mkdir(work.c_str(), 0755);
+  make_dirs(work);
 
   nlohmann::json results = nlohmann::json::array();
   std::printf("%-6s %6s %14s %14s %8s  %s\n", "model", "batch", "rlae tok/s", "HF tok/s", "ratio", "same greedy tokens");
   for (const std::string& size : split_list((*vm)["sizes"].as<std::string>(), "--sizes")) {
     RLAE_USAGE_CHECK(size == "tiny" || size == "0.5b", "--sizes: expected tiny and/or 0.5b, got '", size, "'");
     const std::string dir = work + "/qwen2-" + size;
-    if (!exists(dir + "/config.json")) {
+    if (!file_exists(dir + "/config.json")) {
       std::fprintf(stderr, "rlae bench decode: writing a random %s model to %s\n", size.c_str(), dir.c_str());
       run_command(shell_quote(python) + " " + shell_quote(script) + " make-model --arch qwen2 --size " + size +
                   " --out " + shell_quote(dir));
@@ -164,12 +160,7 @@ int bench_decode(int argc, const char* const* argv) {
     }
   }
   const std::string json_path = (*vm)["json"].as<std::string>();
-  if (!json_path.empty()) {
-    std::FILE* f = std::fopen(json_path.c_str(), "w");
-    RLAE_CHECK(f != nullptr, json_path, ": cannot write");
-    std::fputs(results.dump(2).c_str(), f);
-    std::fclose(f);
-  }
+  if (!json_path.empty()) write_file_atomic(json_path, results.dump(2) + "\n");
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 
 #include "actors/ensemble.h"
 #include "common/check.h"
+#include "common/fs.h"
 #include "common/dataset.h"
 #include "common/options.h"
 #include "common/prompt.h"
@@ -87,12 +88,7 @@ int bench_ensemble(int argc, const char* const* argv) {
                        {"mix", (*vm)["mix"].as<std::string>()}, {"top_k", eo.top_k}});
   }
   const std::string json_path = (*vm)["json"].as<std::string>();
-  if (!json_path.empty()) {
-    std::FILE* f = std::fopen(json_path.c_str(), "w");
-    RLAE_CHECK(f != nullptr, json_path, ": cannot write");
-    std::fputs(results.dump(2).c_str(), f);
-    std::fclose(f);
-  }
+  if (!json_path.empty()) write_file_atomic(json_path, results.dump(2) + "\n");
   return kExitOk;
 }
 

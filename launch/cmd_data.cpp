@@ -8,18 +8,13 @@
 
 #include "common/check.h"
 #include "common/dataset.h"
+#include "common/fs.h"
 #include "common/options.h"
 #include "common/task_suite.h"
 #include "launch/commands.h"
 
 namespace rlae::cli {
 namespace {
-
-void make_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    RLAE_FAIL(dir, ": cannot create directory (", std::strerror(errno), ")");
-  }
-}
 
 int data_make(int argc, const char* const* argv) {
   po::options_description desc("data make");
@@ -44,7 +39,7 @@ int data_make(int argc, const char* const* argv) {
   RLAE_USAGE_CHECK(o.train_per_family >= 0 && o.dev_per_family >= 0 && o.test_per_family >= 0,
                    "rlae data make: --train, --dev and --test must be >= 0");
   const std::string out = (*vm)["out"].as<std::string>();
-  make_dir(out);
+  make_dirs(out);
   const Suite suite = make_task_suite(o);
   write_dataset(out + "/train.jsonl", suite.train);
   write_dataset(out + "/dev.jsonl", suite.dev);

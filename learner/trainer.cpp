@@ -24,18 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void make_dirs(const std::string& dir) {
-  std::string cur;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    cur = dir.substr(0, pos);
-    if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-      RLAE_FAIL(cur, ": cannot create directory (", std::strerror(errno), ")");
-    }
-  }
-  // Writable? Fail before any work starts, not after the first iteration.
+// Creates `dir` and checks that it is writable: fail before any work starts.
+void make_writable_dir(const std::string& dir) {
+  make_dirs(dir);
   const std::string probe = dir + "/.write-test";
   std::ofstream f(probe);
   RLAE_CHECK(f.good(), dir, ": directory is not writable");
@@ -154,9 +145,9 @@ std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& l
 }
 
 void prepare_run_dirs(const TrainConfig& cfg) {
-  make_dirs(cfg.out);
-  make_dirs(cfg.out + "/checkpoints");
-  if (cfg.write_replay) make_dirs(cfg.out + "/replay");
+  make_writable_dir(cfg.out);
+  make_writable_dir(cfg.out + "/checkpoints");
+  if (cfg.write_replay) make_writable_dir(cfg.out + "/replay");
 }
 
 std::string IterationMetrics::to_json() const {

@@ -1,3 +1,4 @@
+#include "kernels/cuda/block_argmax.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/mix_dense.cuh"
 
@@ -5,14 +6,6 @@ namespace rlae::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-// Keeps the larger value; on equal values the smaller index (deterministic).
-__device__ __forceinline__ void arg_better(float& v, int64_t& i, float ov, int64_t oi) {
-  if (ov > v || (ov == v && oi < i)) {
-    v = ov;
-    i = oi;
-  }
-}
 
 // One block per sequence b; threads stride over the vocabulary.
 __global__ void mix_dense_argmax_kernel(const float* __restrict__ probs,
@@ -31,21 +24,10 @@ __global__ void mix_dense_argmax_kernel(const float* __restrict__ probs,
     }
     arg_better(best, best_id, acc, v);
   }
-  __shared__ float s_val[kThreads];
-  __shared__ int64_t s_id[kThreads];
-  s_val[threadIdx.x] = best;
-  s_id[threadIdx.x] = best_id;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) {
-      arg_better(s_val[threadIdx.x], s_id[threadIdx.x], s_val[threadIdx.x + stride],
-                 s_id[threadIdx.x + stride]);
-    }
-    __syncthreads();
-  }
+  block_argmax<kThreads>(best, best_id);
   if (threadIdx.x == 0) {
-    token[b] = s_id[0];
-    prob[b] = s_val[0];
+    token[b] = best_id;
+    prob[b] = best;
   }
 }
 

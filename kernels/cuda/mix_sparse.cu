@@ -1,3 +1,4 @@
+#include "kernels/cuda/block_argmax.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/mix_sparse.cuh"
 
@@ -5,13 +6,6 @@ namespace rlae::cuda {
 namespace {
 
 constexpr int kThreads = 128;
-
-__device__ __forceinline__ void arg_better(float& v, int64_t& i, float ov, int64_t oi) {
-  if (ov > v || (ov == v && oi < i)) {
-    v = ov;
-    i = oi;
-  }
-}
 
 // One block per sequence; each thread scores entries (m, j) of the K*k payload,
 // each union id once (at its first appearance), summing members in order with
@@ -43,19 +37,10 @@ __global__ void mix_sparse_argmax_kernel(const int32_t* __restrict__ ids,
     }
     arg_better(best, best_id, acc, u);
   }
-  __shared__ float s_val[kThreads];
-  __shared__ int64_t s_id[kThreads];
-  s_val[threadIdx.x] = best;
-  s_id[threadIdx.x] = best_id;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride)
-      arg_better(s_val[threadIdx.x], s_id[threadIdx.x], s_val[threadIdx.x + stride], s_id[threadIdx.x + stride]);
-    __syncthreads();
-  }
+  block_argmax<kThreads>(best, best_id);
   if (threadIdx.x == 0) {
-    token[b] = s_id[0];
-    prob[b] = s_val[0];
+    token[b] = best_id;
+    prob[b] = best;
   }
 }
 
