@@ -34,6 +34,10 @@ check "generate missing model" 1 "$rlae" generate --model "$tmp/none" --prompt h
 contains "generate missing model" "not a model directory"
 check "generate no prompt" 2 "$rlae" generate --model "$tmp/none"
 check "bench unknown" 2 "$rlae" bench frobnicate
+check "eval needs a model" 2 "$rlae" eval --data "$tmp/none.jsonl"
+check "eval both model kinds" 2 "$rlae" eval --model a --models a,b --data x
+check "eval missing data" 1 "$rlae" eval --model "$tmp/none" --data "$tmp/none.jsonl"
+contains "eval missing data" "none.jsonl"
 for c in eval replay sweep pretrain bench generate data tokenizer train; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done

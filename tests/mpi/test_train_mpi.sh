@@ -21,6 +21,16 @@ if timeout 120 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$tmp/g1" --it
 [ -f "$tmp/g1/checkpoints/ckpt-000003.safetensors" ] && pass "np 3: final checkpoint" || bad "np 3: checkpoint"
 [ -f "$tmp/g1/replay/shard-000002.h5" ] && pass "np 3: replay shards" || bad "np 3: replay"
 
+# The trained policy beside fixed baselines in one table; one member alone.
+if timeout 120 "$rlae" eval --models "$fixture/a,$fixture/b" --policy uniform --policy single:1 \
+     --policy "rlae:$tmp/g1/checkpoints/ckpt-000003.safetensors" --data "$fixture/train.jsonl" --per-family 3 \
+     --max-new-tokens 6 --threads 1 --out "$tmp/eval.json" >"$tmp/eval.log" 2>&1 \
+   && "$python" -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==3 and all(x['overall']['problems']==6 for x in r)" "$tmp/eval.json"
+then pass "eval: 3 policies in one table"; else bad "eval: $(tail -3 "$tmp/eval.log")"; fi
+if timeout 60 "$rlae" eval --model "$fixture/a" --data "$fixture/train.jsonl" --per-family 2 --max-new-tokens 6 \
+     --threads 1 >"$tmp/eval1.log" 2>&1 && grep -q "overall" "$tmp/eval1.log"
+then pass "eval: one member"; else bad "eval one member: $(tail -3 "$tmp/eval1.log")"; fi
+
 # 1 learner + 2 groups.
 if timeout 120 "$mpirun" -np 5 "$rlae" train "${common[@]}" --out "$tmp/g2" --iterations 4 >"$tmp/g2.log" 2>&1
 then pass "np 5 exits 0"; else bad "np 5: $(tail -3 "$tmp/g2.log")"; fi
