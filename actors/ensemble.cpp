@@ -43,6 +43,35 @@ at::Tensor argmax_first(const at::Tensor& q) {
   return at::where(q.eq(best), ids, at::full({}, q.size(1), at::kLong)).amin(1);
 }
 
+// A uniform draw in [0, 1) from (seed, prompt, step): the same on every rank.
+double shared_uniform(uint64_t seed, uint64_t prompt, uint64_t step) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ULL ^ (prompt * 0xBF58476D1CE4E5B9ULL) ^ (step * 0x94D049BB133111EBULL);
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+// Draws from scores^(1/T) over candidates in a fixed order (identical on every rank).
+int64_t sample_candidates(const std::vector<std::pair<int64_t, double>>& cand, double temperature, double u) {
+  double best = 0;
+  for (const auto& c : cand) best = std::max(best, c.second);
+  if (best <= 0) return cand.front().first;
+  std::vector<double> w(cand.size());
+  double total = 0;
+  for (size_t i = 0; i < cand.size(); ++i) {
+    w[i] = cand[i].second > 0 ? std::exp(std::log(cand[i].second / best) / temperature) : 0.0;
+    total += w[i];
+  }
+  double acc = 0;
+  for (size_t i = 0; i < cand.size(); ++i) {
+    acc += w[i];
+    if (u * total < acc) return cand[i].first;
+  }
+  return cand.back().first;
+}
+
 int64_t count_sentences(const std::string& text) {
   int64_t n = 0;
   for (size_t pos = text.find(". "); pos != std::string::npos; pos = text.find(". ", pos + 2)) ++n;
@@ -90,6 +119,8 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
   const Tokenizer& tok = member.tokenizer;
   RLAE_CHECK(vocab.num_members() == K, "ensemble: the union vocabulary has ", vocab.num_members(),
              " members but the group has ", K);
+  RLAE_CHECK(opt.temperature >= 0 && std::isfinite(opt.temperature), "ensemble: temperature must be >= 0, got ",
+             opt.temperature);
   RLAE_CHECK(opt.span >= 1 && opt.max_new_tokens >= 1 && opt.top_k >= 1, "ensemble: span, max_new_tokens and "
              "top_k must be >= 1 (got ", opt.span, ", ", opt.max_new_tokens, ", ", opt.top_k, ")");
   const int64_t V = model.config().vocab_size;
@@ -306,9 +337,38 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
       comm.all_gather(mine.probs.contiguous().data_ptr<float>(), all_probs.data_ptr<float>(),
                       static_cast<size_t>(R * k), DType::f32);
       st.exchange_seconds += since(t0);
-      const at::Tensor tok_u = kernels::mix_sparse_argmax(all_ids, all_probs, weights).token.contiguous();
-      const int64_t* tu = tok_u.data_ptr<int64_t>();
-      for (int64_t r = 0; r < R; ++r) chosen[static_cast<size_t>(r)] = static_cast<int32_t>(tu[r]);
+      if (opt.temperature > 0) {
+        // The merged candidates of each row: member-major first appearance, each
+        // member's probability of a union id read once (as the merge kernel does).
+        const auto ids_a = all_ids.accessor<int32_t, 3>();
+        const auto probs_a = all_probs.accessor<float, 3>();
+        for (int64_t r = 0; r < R; ++r) {
+          std::vector<std::pair<int64_t, double>> cand;
+          for (int64_t mm = 0; mm < K; ++mm) {
+            for (int64_t j = 0; j < k; ++j) {
+              const int64_t u = ids_a[mm][r][j];
+              if (std::any_of(cand.begin(), cand.end(), [&](const auto& c) { return c.first == u; })) continue;
+              double acc = 0;
+              for (int64_t m2 = 0; m2 < K; ++m2) {
+                for (int64_t j2 = 0; j2 < k; ++j2) {
+                  if (ids_a[m2][r][j2] == u) {
+                    acc += static_cast<double>(probs_a[m2][r][j2]) * rows[static_cast<size_t>(r)].weights[static_cast<size_t>(m2)];
+                    break;
+                  }
+                }
+              }
+              cand.emplace_back(u, acc);
+            }
+          }
+          const Row& row = rows[static_cast<size_t>(r)];
+          chosen[static_cast<size_t>(r)] = static_cast<int32_t>(sample_candidates(
+              cand, opt.temperature, shared_uniform(opt.seed, row.prompt, static_cast<uint64_t>(row.generated))));
+        }
+      } else {
+        const at::Tensor tok_u = kernels::mix_sparse_argmax(all_ids, all_probs, weights).token.contiguous();
+        const int64_t* tu = tok_u.data_ptr<int64_t>();
+        for (int64_t r = 0; r < R; ++r) chosen[static_cast<size_t>(r)] = static_cast<int32_t>(tu[r]);
+      }
     } else {
       at::Tensor p = probs.masked_fill(banned.unsqueeze(0), 0.0f);
       if (opt.mode == MixMode::full) {
@@ -327,8 +387,20 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
       comm.all_reduce_sum(q.data_ptr<int64_t>(), static_cast<size_t>(q.numel()), DType::i64);
       st.exchange_seconds += since(t0);
       const at::Tensor best = argmax_first(q).contiguous();
+      const auto qa = q.accessor<int64_t, 2>();
       for (int64_t r = 0; r < R; ++r) {
-        const int64_t b = best.data_ptr<int64_t>()[r];
+        int64_t b = best.data_ptr<int64_t>()[r];
+        if (opt.temperature > 0) {
+          std::vector<std::pair<int64_t, double>> cand;
+          for (int64_t v = 0; v < q.size(1); ++v) {
+            if (qa[r][v] > 0) cand.emplace_back(v, static_cast<double>(qa[r][v]));
+          }
+          const Row& row = rows[static_cast<size_t>(r)];
+          if (!cand.empty()) {
+            b = sample_candidates(cand, opt.temperature,
+                                  shared_uniform(opt.seed, row.prompt, static_cast<uint64_t>(row.generated)));
+          }
+        }
         chosen[static_cast<size_t>(r)] =
             opt.mode == MixMode::full ? static_cast<int32_t>(b) : map_v[static_cast<size_t>(b)];
         if (opt.mode == MixMode::dense) dense_id[static_cast<size_t>(r)] = static_cast<int32_t>(b);

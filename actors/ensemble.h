@@ -45,6 +45,10 @@ struct EnsembleOptions {
   MixMode mode = MixMode::sparse;
   int top_k = 10;             // sparse mode payload per member
   bool add_special_tokens = true;
+  // 0: greedy. > 0: sample from the merged distribution raised to 1/temperature;
+  // every rank draws the same token (a stream per prompt and step from `seed`).
+  double temperature = 0.0;
+  uint64_t seed = 0;
 };
 
 struct EnsemblePrompt {

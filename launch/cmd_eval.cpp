@@ -98,6 +98,8 @@ int cmd_eval(int argc, const char* const* argv) {
       ("span", opt<int>("L", 4), "ensemble: tokens per weight decision")
       ("mix", opt<std::string>("sparse|dense|full", "sparse"), "ensemble: mixture mode")
       ("top-k", opt<int>("K", 10), "ensemble: sparse payload per member")
+      ("temperature", opt<double>("T", 0.0), "0: greedy; > 0 samples (seeded, the same on every rank)")
+      ("seed", opt<long long>("S", 0), "sampling seed")
       ("answer-mode", opt<std::string>("numeric|exact", "numeric"), "answer check")
       ("out", opt<std::string>("FILE", ""), "write the results as JSON")
       ("records", po::bool_switch(), "include every problem's output in the JSON");
@@ -131,6 +133,8 @@ int cmd_eval(int argc, const char* const* argv) {
     Member m = load_member(vm["model"].as<std::string>(), mo);
     GenerateOptions go;
     go.max_new_tokens = vm["max-new-tokens"].as<int>();
+    go.temperature = vm["temperature"].as<double>();
+    go.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
     MemberSource src(m, go);
     reports.push_back(evaluate(problems, src, eo));
   } else {
@@ -143,6 +147,8 @@ int cmd_eval(int argc, const char* const* argv) {
     ens.span = vm["span"].as<int>();
     ens.mode = parse_mix_mode(vm["mix"].as<std::string>());
     ens.top_k = vm["top-k"].as<int>();
+    ens.temperature = vm["temperature"].as<double>();
+    ens.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
     std::vector<std::string> policies = {"uniform"};
     if (vm.count("policy")) policies = vm["policy"].as<std::vector<std::string>>();
     // Every policy is built (and checked) before any decoding starts.
