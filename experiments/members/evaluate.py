@@ -125,7 +125,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=2, help="parallel evaluations (one thread each) for policy lists")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    ap.add_argument("--readme-only", action="store_true", help="rewrite the README section from results.json")
     args = ap.parse_args()
+    if args.readme_only:
+        write_readme(args, json.load(open(os.path.join(args.members_dir, "results.json"))))
+        return
     os.makedirs(args.work, exist_ok=True)
     models = [os.path.join(args.members_dir, m) for m in MEMBERS]
     dev = os.path.join(args.data, "dev.jsonl")
@@ -209,7 +213,7 @@ def main():
         return sum(acc(report, f) for f in fams) / len(fams)
 
     best_single = max(MEMBERS, key=lambda m: acc(member_test[m]))
-    route_member = {f: MEMBERS[corners.index(routing[f])] for f in families}
+    route_member = {f: MEMBERS[routing[f].index(1.0)] for f in families}
     def best_on(m):  # families where m is (one of) the best members, with accuracy > 0
         return [f for f in families if acc(member_test[m], f) > 0
                 and acc(member_test[m], f) >= max(acc(member_test[x], f) for x in MEMBERS)]
