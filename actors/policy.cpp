@@ -62,6 +62,17 @@ int member_index(const std::string& key, const std::vector<std::string>& names, 
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == key) return static_cast<int>(i);
   }
+  // A member directory's last component ("addsub" for experiments/members/addsub/).
+  int by_base = -1;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string n = names[i];
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    const auto slash = n.rfind('/');
+    if ((slash == std::string::npos ? n : n.substr(slash + 1)) != key) continue;
+    RLAE_CHECK(by_base < 0, who, ": two members are named '", key, "'; give the whole path or the index");
+    by_base = static_cast<int>(i);
+  }
+  if (by_base >= 0) return by_base;
   bool digits = !key.empty();
   for (char c : key) digits = digits && std::isdigit(static_cast<unsigned char>(c));
   if (digits) {

@@ -38,6 +38,17 @@ check "eval needs a model" 2 "$rlae" eval --data "$tmp/none.jsonl"
 check "eval both model kinds" 2 "$rlae" eval --model a --models a,b --data x
 check "eval missing data" 1 "$rlae" eval --model "$tmp/none" --data "$tmp/none.jsonl"
 contains "eval missing data" "none.jsonl"
+check "tokenizer train missing corpus" 1 "$rlae" tokenizer train --corpus "$tmp/none.jsonl" --out "$tmp/tok"
+contains "tokenizer train missing corpus" "none.jsonl"
+check "tokenizer train bad style" 2 "$rlae" tokenizer train --corpus x --out y --style wordpiece
+contains "tokenizer train bad style" "--style"
+printf '{"question": "a"}\n' > "$tmp/q.jsonl"
+check "tokenizer train missing field" 1 "$rlae" tokenizer train --corpus "$tmp/q.jsonl" --out "$tmp/tok"
+contains "tokenizer train missing field" "q.jsonl:1"
+printf 'hello world\nhello there\n' > "$tmp/c.txt"
+check "tokenizer train text" 0 "$rlae" tokenizer train --corpus "$tmp/c.txt" --out "$tmp/tok" --vocab-size 300
+[ -f "$tmp/tok/tokenizer.json" ] && [ -f "$tmp/tok/tokenizer_config.json" ] || { echo "FAIL tokenizer train wrote no files"; fail=1; }
+check "tokenizer sub" 2 "$rlae" tokenizer frobnicate
 for c in eval replay sweep pretrain bench generate data tokenizer train; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done

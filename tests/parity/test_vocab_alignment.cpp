@@ -18,8 +18,11 @@ std::string fixture_dir() {
   return dir ? dir : "";
 }
 
+// A fixture name, or a path with a '/' relative to the source tree (the zoo's
+// tokenizers under experiments/tokenizers/).
 VocabMember load(const std::string& name) {
-  const std::string root = fixture_dir();
+  const char* src = std::getenv("RLAE_SOURCE_DIR");
+  const std::string root = name.find('/') != std::string::npos ? std::string(src ? src : ".") : fixture_dir();
   Tokenizer tok = Tokenizer::from_file(root + "/" + name + "/tokenizer.json");
   for (const char* eos : {"</s>", "<|endoftext|>", "<|end_of_text|>", "<|im_end|>"}) {
     if (auto id = tok.token_to_id(eos); id && tok.is_special(*id)) return {tok, {*id}};
@@ -88,6 +91,13 @@ TEST(VocabAlignment, FixturesExist) {
 TEST(VocabAlignment, ByteLevelAndSentencePieceStyles) { check_alignment({"gpt2", "llama2"}); }
 TEST(VocabAlignment, Llama3Qwen2Mistral) { check_alignment({"llama3", "qwen2", "mistral"}); }
 TEST(VocabAlignment, SentencePieceFirst) { check_alignment({"llama2", "gpt2", "llama3"}); }
+
+// The zoo's own pair (rlae tokenizer train, experiments/members/train.sh): the
+// byte-level tokenizer of addsub and chain, the Metaspace one of muldiv, both orders.
+TEST(VocabAlignment, ZooTokenizers) {
+  check_alignment({"experiments/tokenizers/bytelevel-512", "experiments/tokenizers/metaspace-640"});
+  check_alignment({"experiments/tokenizers/metaspace-640", "experiments/tokenizers/bytelevel-512"});
+}
 
 }  // namespace
 }  // namespace rlae

@@ -183,6 +183,11 @@ TEST_F(EnsembleTest, PoliciesAndBadWeights) {
   ctx.tasks = {"add", "mul_sub"};
   at::Tensor feats = at::zeros({3, 2, kNumFeatures});
   EXPECT_TRUE(at::allclose(make_policy("single:y", n)->combine(feats, ctx)[1], at::tensor({0.0f, 1.0f, 0.0f})));
+  // Members named by directory: the last path component names them too, if unique.
+  const std::vector<std::string> dirs = {"zoo/addsub", "zoo/muldiv/", "other/addsub"};
+  EXPECT_TRUE(at::allclose(make_policy("single:muldiv", dirs)->combine(feats, ctx)[0], at::tensor({0.0f, 1.0f, 0.0f})));
+  EXPECT_THROW(make_policy("single:addsub", dirs), Error);  // ambiguous
+  EXPECT_TRUE(at::allclose(make_policy("single:other/addsub", dirs)->combine(feats, ctx)[0], at::tensor({0.0f, 0.0f, 1.0f})));
   // GaC-threshold: primary z confident on row 0 only.
   feats[2][0][kTop1] = 0.95f;
   feats[2][1][kTop1] = 0.5f;
