@@ -1,7 +1,6 @@
 #include "common/bpe_train.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <queue>
 #include <set>
@@ -20,24 +19,6 @@ namespace {
 using json = nlohmann::ordered_json;
 
 const char* const kMetaspace = "\xE2\x96\x81";  // U+2581 "▁"
-
-std::string byte_token(int b) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-  return buf;
-}
-
-// The GPT-2 byte alphabet: printable bytes stand for themselves, the others are
-// shifted to U+0100.. in byte order (the same table the tokenizer loader uses).
-std::vector<std::string> byte_level_alphabet() {
-  std::vector<std::string> chars(256);
-  int extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    unicode::utf8_append(chars[b], printable ? char32_t(b) : char32_t(256 + extra++));
-  }
-  return chars;
-}
 
 json added_token(int id, const std::string& content) {
   return json{{"id", id},          {"content", content}, {"single_word", false},
@@ -182,9 +163,9 @@ std::string BpeTrainer::train() {
 
   for (const auto& s : o.special_tokens) m.add_token(s);
   if (o.style == BpeStyle::ByteLevel) {
-    for (const auto& c : byte_level_alphabet()) m.add_token(c);
+    for (int b = 0; b < 256; ++b) m.add_token(bytes_to_byte_level(std::string(1, static_cast<char>(b))));
   } else {
-    for (int b = 0; b < 256; ++b) m.add_token(byte_token(b));
+    for (int b = 0; b < 256; ++b) m.add_token(byte_fallback_token(static_cast<unsigned char>(b)));
   }
   const auto base = static_cast<int>(m.vocab.size());
 

@@ -65,14 +65,6 @@ const ByteAlphabet& byte_alphabet() {
   return alphabet;
 }
 
-// Maps every byte of s to its byte-level character.
-std::string bytes_to_byte_level(std::string_view s) {
-  const auto& a = byte_alphabet();
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (char b : s) utf8_append(out, a.byte_to_char[static_cast<unsigned char>(b)]);
-  return out;
-}
 
 // The bytes that byte-level characters stand for; nullopt when some character is
 // not one of them.
@@ -795,6 +787,19 @@ struct TemplateItem {
 
 }  // namespace
 
+std::string bytes_to_byte_level(std::string_view s) {
+  const auto& a = byte_alphabet();
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (char b : s) utf8_append(out, a.byte_to_char[static_cast<unsigned char>(b)]);
+  return out;
+}
+
+std::string byte_fallback_token(unsigned char b) {
+  static const char* hex = "0123456789ABCDEF";
+  return std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
+}
+
 // ---------------------------------------------------------------------------
 // Tokenizer::Impl
 // ---------------------------------------------------------------------------
@@ -1352,9 +1357,7 @@ void parse_model(const Loader& L, const json& v, Bpe& m) {
   m.byte_fallback = L.boolean(v, "byte_fallback", false, where);
   m.ignore_merges = L.boolean(v, "ignore_merges", false, where);
   for (int b = 0; b < 256; ++b) {
-    static const char* hex = "0123456789ABCDEF";
-    const std::string code = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
-    auto it = m.vocab.find(code);
+    auto it = m.vocab.find(byte_fallback_token(static_cast<unsigned char>(b)));
     m.byte_ids[b] = it == m.vocab.end() ? -1 : it->second;
   }
 

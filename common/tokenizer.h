@@ -42,6 +42,13 @@
 
 namespace rlae {
 
+// The GPT-2 byte-level spelling of raw bytes: every byte mapped to its printable
+// stand-in character (space -> "Ġ", newline -> "Ċ"), as ByteLevel vocabularies hold them.
+std::string bytes_to_byte_level(std::string_view bytes);
+
+// The byte-fallback token of a byte: "<0x0A>" (upper-case hex), as in Llama vocabularies.
+std::string byte_fallback_token(unsigned char b);
+
 class Tokenizer {
  public:
   // Loads a tokenizer.json. Throws rlae::Error naming the file and the problem.

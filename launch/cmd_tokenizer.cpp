@@ -21,6 +21,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// One JSONL line, or an error naming the file and line.
+nlohmann::json parse_line(const std::string& line, const std::string& path, int64_t line_no,
+                          const char* expected) {
+  try {
+    return nlohmann::json::parse(line);
+  } catch (const std::exception&) {
+    RLAE_CHECK(false, path, ":", line_no, ": not ", expected);
+  }
+  return {};
+}
+
 // Feeds one corpus file to the trainer. JSONL (*.jsonl, *.json): with the default
 // fields question,answer each problem is seen exactly as a member is trained on
 // it (prompt + worked solution); other fields are joined by newlines. Any other
@@ -41,12 +52,7 @@ int64_t feed_corpus(BpeTrainer& trainer, const std::string& path,
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception&) {
-      RLAE_CHECK(false, path, ":", line_no, ": not a JSON object");
-    }
+    const nlohmann::json j = parse_line(line, path, line_no, "a JSON object");
     RLAE_CHECK(j.is_object(), path, ":", line_no, ": not a JSON object");
     std::vector<std::string> values;
     for (const auto& f : fields) {
@@ -158,12 +164,7 @@ int tokenizer_encode(int argc, const char* const* argv) {
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception&) {
-      RLAE_CHECK(false, input, ":", line_no, ": not a JSON string");
-    }
+    const nlohmann::json j = parse_line(line, input, line_no, "a JSON string");
     RLAE_CHECK(j.is_string(), input, ":", line_no, ": not a JSON string");
     const auto ids = tok.encode(j.get<std::string>(), specials);
     nlohmann::json o = {{"ids", ids}, {"decoded", tok.decode(ids)}};
