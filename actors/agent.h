@@ -21,6 +21,15 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // An MLP: in -> hidden -> hidden (tanh) -> out, concentration = softplus(.) + 1e-4.
 // The output bias starts at softplus^-1(1): a flat Dirichlet(1, ..., 1) policy.
+//
+// Inputs are standardized first with running statistics (the learner's
+// observe(): mean and variance of every observation it has trained on), then
+// clipped to +-5. Members' hidden states share large common components and
+// differ between contexts in small directions (on the zoo, the between-family
+// spread is a third of the within-family spread per dimension); without
+// standardization the agents learned one global weight vector instead of
+// weights per context. The statistics travel with the parameters
+// ("norm.mean", "norm.var", "norm.count") but are not trained by gradients.
 class AgentNet {
  public:
   AgentNet() = default;
@@ -31,11 +40,18 @@ class AgentNet {
   // The MLP output before the softplus (the critic uses the same network shape).
   at::Tensor raw(const at::Tensor& obs) const;
 
+  // Folds a batch of observations [rows, in_dim] into the running statistics
+  // (Chan et al.'s parallel mean/variance update).
+  void observe(const at::Tensor& obs);
+  // obs standardized by the running statistics and clipped to +-5.
+  at::Tensor normalize(const at::Tensor& obs) const;
+
   int64_t in_dim() const { return in_; }
   int64_t out_dim() const { return out_; }
-  // Parameters under stable names ("l1.weight", ...), the tensors themselves.
+  // Parameters and normalization statistics under stable names ("l1.weight",
+  // ..., "norm.mean"), the tensors themselves (all float32).
   NamedTensors named_parameters(const std::string& prefix = "") const;
-  std::vector<at::Tensor> parameters() const;
+  std::vector<at::Tensor> parameters() const;  // the trained ones only
   // Copies values from `params` (named as named_parameters(prefix)); rlae::Error
   // naming the missing or mis-shaped tensor.
   void load(const NamedTensors& params, const std::string& prefix = "");
@@ -44,6 +60,7 @@ class AgentNet {
  private:
   int64_t in_ = 0, out_ = 0;
   at::Tensor w1_, b1_, w2_, b2_, w3_, b3_;
+  at::Tensor norm_mean_, norm_var_, norm_count_;  // [in], [in], [1]; starts as the identity
 };
 
 // log Gamma(alpha, 1) density at g: (alpha - 1) log g - g - lgamma(alpha).

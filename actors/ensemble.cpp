@@ -34,6 +34,7 @@ struct Row {
   int64_t generated = 0;   // tokens chosen so far (EOS excluded)
   std::vector<float> weights;
   float prompt_nll = 0;
+  at::Tensor context;  // [H] the member's final hidden state averaged over the prompt
 };
 
 // argmax over an int64 [rows, V] tensor, smallest id on ties.
@@ -187,7 +188,7 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
   std::vector<int64_t> obs_dims;
   int64_t obs_width = 0;
   if (policy.wants_observations()) {
-    int64_t mine = model.config().hidden_size + kObsScalars;
+    int64_t mine = agent_observation_width(model.config().hidden_size);
     obs_dims.assign(static_cast<size_t>(K), 0);
     comm.all_gather(&mine, obs_dims.data(), 1, DType::i64);
     obs_width = *std::max_element(obs_dims.begin(), obs_dims.end());
@@ -244,7 +245,10 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
       const LMOutput o = forward([&] { return model.prefill(slots, ids); });
       logits = logits.defined() && !rows.empty() ? at::cat({logits, o.logits}) : o.logits;
       hidden = hidden.defined() && !rows.empty() ? at::cat({hidden, o.hidden}) : o.hidden;
-      for (Row& r : fresh) rows.push_back(std::move(r));
+      for (size_t j = 0; j < fresh.size(); ++j) {
+        fresh[j].context = o.mean_hidden[static_cast<int64_t>(j)];
+        rows.push_back(std::move(fresh[j]));
+      }
     }
     const int64_t R = static_cast<int64_t>(rows.size());
     if (R == 0) break;
@@ -278,11 +282,14 @@ std::vector<EnsembleResult> ensemble_decode(Member& member, const UnionVocab& vo
         ctx.tasks.push_back(prompts[row.prompt].task);
       }
       const at::Tensor idx = at::tensor(decide, at::kLong);
-      MemberObs obs{hidden.index_select(0, idx), entropy.index_select(0, idx), top1.index_select(0, idx),
-                    margin.index_select(0, idx)};
+      std::vector<at::Tensor> context;
+      for (int64_t r : decide) context.push_back(rows[static_cast<size_t>(r)].context);
+      MemberObs obs{hidden.index_select(0, idx), at::stack(context), entropy.index_select(0, idx),
+                    top1.index_select(0, idx), margin.index_select(0, idx)};
       const int64_t n = static_cast<int64_t>(decide.size());
       if (policy.wants_observations()) {
-        const at::Tensor own = agent_observation(obs.hidden, obs.entropy, obs.top1, obs.margin, ctx.span_index);
+        const at::Tensor own = agent_observation(obs.hidden, obs.context, obs.entropy, obs.top1, obs.margin,
+                                                 ctx.span_index);
         at::Tensor padded = at::zeros({n, obs_width}, at::kFloat);
         padded.narrow(1, 0, own.size(1)).copy_(own);
         ctx.observations = at::empty({K, n, obs_width}, at::kFloat);

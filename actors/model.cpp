@@ -369,6 +369,15 @@ LMOutput CausalLM::head(const at::Tensor& x, const std::vector<std::vector<int32
   LMOutput out;
   out.logits = at::linear(h, lm_head_).to(at::kFloat);
   out.hidden = h.to(at::kFloat);
+  if (x.size(1) == 1) {
+    out.mean_hidden = out.hidden;
+  } else {
+    // Rows are right-padded to the longest: average each over its own tokens.
+    const at::Tensor len = (cols + 1).to(at::kFloat);                                        // [n]
+    const at::Tensor valid = at::arange(x.size(1), cols.options()).unsqueeze(0).le(cols.unsqueeze(1));  // [n, T]
+    const at::Tensor all = rms_norm(x, norm_, config_.rms_norm_eps).to(at::kFloat);         // [n, T, H]
+    out.mean_hidden = (all * valid.unsqueeze(2).to(at::kFloat)).sum(1) / len.unsqueeze(1);
+  }
   return out;
 }
 

@@ -48,6 +48,9 @@ struct ModelOptions {
 struct LMOutput {
   at::Tensor logits;  // [rows, vocab_size] float32
   at::Tensor hidden;  // [rows, hidden_size] float32: the final RMSNorm output
+  // [rows, hidden_size] float32: the final RMSNorm output averaged over the tokens fed in
+  // this call (after prefill: a summary of the whole prompt; after one token: = hidden).
+  at::Tensor mean_hidden;
 };
 
 class CausalLM {

@@ -11,13 +11,17 @@
 
 namespace rlae {
 
-at::Tensor agent_observation(const at::Tensor& hidden, const at::Tensor& entropy, const at::Tensor& top1,
-                             const at::Tensor& margin, const std::vector<int64_t>& span_index) {
+at::Tensor agent_observation(const at::Tensor& hidden, const at::Tensor& context, const at::Tensor& entropy,
+                             const at::Tensor& top1, const at::Tensor& margin, const std::vector<int64_t>& span_index) {
   const int64_t rows = hidden.size(0);
   RLAE_ASSERT(static_cast<int64_t>(span_index.size()) == rows, "agent_observation: ", span_index.size(),
               " span indices for ", rows, " rows");
   const at::Tensor span = at::tensor(span_index, at::kLong).to(at::kFloat).div(32.0).unsqueeze(1);
-  return at::cat({hidden.to(at::kFloat), entropy.unsqueeze(1), top1.unsqueeze(1), margin.unsqueeze(1), span}, 1);
+  RLAE_ASSERT(context.sizes() == hidden.sizes(), "agent_observation: context ", context.sizes(), " but hidden ",
+              hidden.sizes());
+  return at::cat({hidden.to(at::kFloat), context.to(at::kFloat), entropy.unsqueeze(1), top1.unsqueeze(1),
+                  margin.unsqueeze(1), span},
+                 1);
 }
 
 at::Tensor WeightPolicy::local(int, const MemberObs& obs, const DecisionContext&) {

@@ -24,14 +24,21 @@ enum Feature : int {
 };
 
 // An agent's observation of its member at a decision, one row per sequence:
-// [hidden (H_m), entropy, top-1, margin, span index / 32] -> [rows, H_m + 4].
+// [hidden (H_m), prompt context (H_m), entropy, top-1, margin, span index / 32]
+// -> [rows, 2 H_m + 4]. The prompt context is the member's final hidden state
+// averaged over the prompt's tokens, kept from the prefill (no extra forward):
+// the state is the prompt and the partial generation, and the last hidden state
+// of a small member mostly encodes the next token, not the question (on the zoo
+// a linear probe tells the task family from it 50% of the time over all spans).
 constexpr int64_t kObsScalars = 4;
-at::Tensor agent_observation(const at::Tensor& hidden, const at::Tensor& entropy, const at::Tensor& top1,
-                             const at::Tensor& margin, const std::vector<int64_t>& span_index);
+constexpr int64_t agent_observation_width(int64_t hidden_size) { return 2 * hidden_size + kObsScalars; }
+at::Tensor agent_observation(const at::Tensor& hidden, const at::Tensor& context, const at::Tensor& entropy,
+                             const at::Tensor& top1, const at::Tensor& margin, const std::vector<int64_t>& span_index);
 
 // One member's observation of its active rows.
 struct MemberObs {
   at::Tensor hidden;   // [rows, H_m] final-norm hidden state at the last position
+  at::Tensor context;  // [rows, H_m] final-norm hidden state averaged over the prompt
   at::Tensor entropy;  // [rows] of the member's next-token distribution (nats)
   at::Tensor top1;     // [rows] its largest probability
   at::Tensor margin;   // [rows] largest minus second largest

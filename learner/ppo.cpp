@@ -133,6 +133,11 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
   PpoStats st;
   st.steps = N;
   if (N == 0) return st;
+  // The observation statistics first: this batch's actions were sampled under
+  // the previous statistics, so the ratios below see the shift as part of the
+  // policy change (it shrinks as the counts grow).
+  for (int64_t a = 0; a < agents_.num_agents(); ++a) agents_.nets[static_cast<size_t>(a)].observe(batch.obs.select(1, a));
+  critic_.observe(batch.share_obs);
   const at::Tensor v = values(batch.share_obs);  // [N]
   const at::Tensor vb = at::cat({v, at::zeros({1})}).unsqueeze(1);
   const GaeResult gae = compute_gae(batch.rewards.unsqueeze(1), vb, batch.dones.to(at::kFloat).unsqueeze(1),

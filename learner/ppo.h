@@ -2,6 +2,7 @@
 //
 // One update over a batch of trajectories (learner/replay.h layout: N span
 // steps, episodes contiguous and in span order, terminal reward):
+//   observe: agents' and critic's running input statistics take in the batch
 //   values  = critic(share_obs)                       [N]
 //   A, R    = GAE(rewards, values, dones; gamma, lambda), A normalized
 //   for each epoch, for each minibatch:

@@ -174,7 +174,7 @@ std::string members_fingerprint(const std::vector<std::string>& dirs) {
 
 int64_t observation_width(const std::vector<Member>& members) {
   int64_t w = 0;
-  for (const auto& m : members) w = std::max(w, m.model->config().hidden_size + kObsScalars);
+  for (const auto& m : members) w = std::max(w, agent_observation_width(m.model->config().hidden_size));
   return w;
 }
 

@@ -154,7 +154,7 @@ int run_actor(const TrainConfig& cfg, const DistributedConfig& dist, const MpiSe
   if (!started) return 1;
   ActorChannel& channel = *channel_ptr;
   try {
-    int64_t width = me->model->config().hidden_size + kObsScalars;
+    int64_t width = agent_observation_width(me->model->config().hidden_size);
     RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
     std::vector<VocabMember> vms;
     for (const auto& d : cfg.members) {
