@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <cstdlib>
+#include <map>
 
 #include "actors/ensemble.h"
 #include "actors/generate.h"
@@ -208,6 +209,61 @@ TEST_F(EnsembleTest, PoliciesAndBadWeights) {
   write_file_atomic(path, "mul span:x 1,1,1\n");
   EXPECT_THROW(make_policy("schedule:" + path, n), Error);
   std::remove(path.c_str());
+}
+
+// A policy that wants observations and keeps member 0's view of every decision.
+class ObservationProbe final : public WeightPolicy {
+ public:
+  explicit ObservationProbe(std::map<size_t, std::vector<at::Tensor>>* seen) : seen_(seen) {}
+  std::string name() const override { return "probe"; }
+  bool wants_observations() const override { return true; }
+  at::Tensor combine(const at::Tensor& feats, const DecisionContext& ctx) override {
+    if (seen_ != nullptr) {
+      EXPECT_EQ(ctx.obs_dims, (std::vector<int64_t>{agent_observation_width(32), agent_observation_width(32)}));
+      for (size_t r = 0; r < ctx.prompts.size(); ++r) {
+        (*seen_)[ctx.prompts[r]].push_back(ctx.observations.select(1, static_cast<int64_t>(r)).clone());
+        EXPECT_FLOAT_EQ(ctx.observations[0][static_cast<int64_t>(r)][2 * 32 + 3].item<float>(),
+                        static_cast<float>(ctx.span_index[r]) / 32.0f);
+      }
+    }
+    return at::ones({feats.size(1), feats.size(0)});
+  }
+
+ private:
+  std::map<size_t, std::vector<at::Tensor>>* seen_;
+};
+
+// Agents observe [last hidden | prompt context | entropy, top-1, margin, span]:
+// the context is each member's final hidden state averaged over its own
+// tokenization of the prompt, the same at every decision of a sequence, also
+// when prompts enter free slots mid-decode (3 slots, 5 prompts).
+TEST_F(EnsembleTest, AgentObservationsCarryThePromptContext) {
+  auto members = load({"a", "b"});
+  const UnionVocab vocab = UnionVocab::build(vocab_members(members));
+  EnsembleOptions opt;
+  opt.max_new_tokens = 12;
+  opt.span = 4;
+  opt.add_special_tokens = false;
+  std::map<size_t, std::vector<at::Tensor>> seen;
+  ensemble_decode_inprocess(
+      members, vocab,
+      [&](int m) { return std::make_unique<ObservationProbe>(m == 0 ? &seen : nullptr); }, prompts(), opt);
+  ASSERT_EQ(seen.size(), prompts().size());
+  for (int m = 0; m < 2; ++m) {
+    auto alone = load({m == 0 ? "a" : "b"}, 1);
+    for (const auto& [p, views] : seen) {
+      const auto ids = alone[0].tokenizer.encode(prompts()[p].text, false);
+      const at::Tensor want = alone[0].model->prefill({ids}).mean_hidden[0];
+      ASSERT_FALSE(views.empty());
+      for (size_t d = 0; d < views.size(); ++d) {
+        EXPECT_LE((views[d][m].narrow(0, 32, 32) - want).abs().max().item<float>(), 1e-4)
+            << "member " << m << " prompt " << p << " decision " << d;
+      }
+      // The first decision's last hidden state is the prompt's last position.
+      EXPECT_LE((views[0][m].narrow(0, 0, 32) - alone[0].model->prefill({ids}).hidden[0]).abs().max().item<float>(),
+                1e-4);
+    }
+  }
 }
 
 TEST_F(EnsembleTest, AFailingMemberEndsTheGroupWithItsError) {

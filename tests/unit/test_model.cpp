@@ -146,6 +146,28 @@ TEST_P(ModelArchs, AppendEqualsSteppingOneByOne) {
   EXPECT_LE(max_diff(ra.logits, rb.logits), kTol);
 }
 
+// mean_hidden after a prefill is the final-norm hidden state averaged over the
+// prompt's own tokens, also when shorter prompts are padded in the batch; after
+// one token it is that token's hidden state.
+TEST_P(ModelArchs, MeanHiddenAveragesThePromptsOwnPositions) {
+  const std::vector<std::vector<int32_t>> prompts = {seq(6, 1), seq(1, 2), seq(4, 3)};
+  auto lm = tiny_model(GetParam(), 3);
+  rlae::LMOutput out = lm->prefill(prompts);
+  ASSERT_EQ(out.mean_hidden.sizes(), (std::vector<int64_t>{3, 32}));
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    // Reference: the hidden state at every position, one prefix at a time.
+    auto ref = tiny_model(GetParam(), 1);
+    at::Tensor sum = at::zeros({32});
+    for (size_t t = 1; t <= prompts[r].size(); ++t) {
+      sum += ref->prefill({std::vector<int32_t>(prompts[r].begin(), prompts[r].begin() + t)}).hidden[0];
+    }
+    EXPECT_LE(max_diff(out.mean_hidden[r], sum / static_cast<double>(prompts[r].size())), kTol) << "prompt " << r;
+  }
+  EXPECT_LE(max_diff(out.mean_hidden[1], out.hidden[1]), kTol);  // one token: its own hidden state
+  out = lm->step({5, 6, 7});
+  EXPECT_LE(max_diff(out.mean_hidden, out.hidden), 0.0);
+}
+
 TEST_P(ModelArchs, MixedLengthBatchEqualsEachSequenceAlone) {
   const std::vector<std::vector<int32_t>> prompts = {seq(6, 1), seq(1, 2), seq(11, 3), seq(3, 4)};
   auto batch = tiny_model(GetParam(), 4);

@@ -90,6 +90,37 @@ void learns(AgentAlgo algo) {
 TEST(Ppo, MappoLearnsContextDependentWeights) { learns(AgentAlgo::mappo); }
 TEST(Ppo, PpoLearnsContextDependentWeights) { learns(AgentAlgo::ppo); }
 
+// The input statistics: after observing batches, mean and variance are those of
+// all rows seen; inputs are standardized and clipped to +-5; the statistics
+// travel with the named parameters but are not trained.
+TEST(Ppo, AgentInputStatistics) {
+  AgentNet net(4, 1, 8, 3);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const at::Tensor a = at::randn({50, 4}, gen) * 3 + 7, b = at::randn({30, 4}, gen) * 0.5 - 2;
+  const at::Tensor x = at::randn({5, 4}, gen);
+  EXPECT_TRUE(at::allclose(net.normalize(x), x.clamp(-5, 5))) << "before any batch: the identity";
+  net.observe(a);
+  net.observe(b);
+  const at::Tensor all = at::cat({a, b});
+  const at::Tensor mean = all.mean(0), sd = all.var(0, /*unbiased=*/false).sqrt();
+  EXPECT_TRUE(at::allclose(net.normalize(x), ((x - mean) / sd).clamp(-5, 5), 1e-4, 1e-4));
+  EXPECT_TRUE(at::allclose(net.normalize(all).mean(0), at::zeros({4}), 1e-4, 1e-4));
+  EXPECT_FLOAT_EQ(net.normalize(mean + 100 * sd).max().item<float>(), 5.0f);
+  // A constant input dimension does not blow up.
+  AgentNet flat(2, 1, 8, 3);
+  flat.observe(at::ones({10, 2}));
+  EXPECT_TRUE(at::isfinite(flat.normalize(at::full({1, 2}, 2.0))).all().item<bool>());
+  // Named for checkpoints and parameter broadcasts; not among the trained tensors.
+  size_t named = 0;
+  for (const auto& [n, t] : net.named_parameters()) named += n.rfind("norm.", 0) == 0;
+  EXPECT_EQ(named, 3u);
+  EXPECT_EQ(net.parameters().size(), 6u);
+  AgentNet copy(4, 1, 8, 77);
+  copy.load(net.named_parameters());
+  EXPECT_TRUE(at::allclose(copy.normalize(x), net.normalize(x)));
+  EXPECT_TRUE(at::allclose(copy.concentration(x), net.concentration(x)));
+}
+
 TEST(Ppo, StateRoundTripsAndBadBatchesAreErrors) {
   PpoConfig cfg;
   cfg.seed = 1;
