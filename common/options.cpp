@@ -6,6 +6,7 @@
 #include <boost/program_options/parsers.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +14,16 @@
 #include "common/fs.h"
 
 namespace rlae {
+
+std::string shortest_double(double x) {
+  char buf[40];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  return buf;
+}
+
 namespace {
 
 // The placeholder of an option ("FLOAT"), for "expected ..." in messages.
@@ -37,8 +48,8 @@ std::string any_to_string(const boost::any& v) {
   if (const auto* i = boost::any_cast<long>(&v)) return std::to_string(*i);
   if (const auto* i = boost::any_cast<long long>(&v)) return std::to_string(*i);
   if (const auto* i = boost::any_cast<unsigned long>(&v)) return std::to_string(*i);
-  if (const auto* d = boost::any_cast<double>(&v)) { os << *d; return os.str(); }
-  if (const auto* f = boost::any_cast<float>(&v)) { os.precision(9); os << *f; return os.str(); }
+  if (const auto* d = boost::any_cast<double>(&v)) return shortest_double(*d);
+  if (const auto* f = boost::any_cast<float>(&v)) return shortest_double(static_cast<double>(*f));
   if (const auto* vs = boost::any_cast<std::vector<std::string>>(&v)) {
     std::string out;
     for (size_t i = 0; i < vs->size(); ++i) out += (i ? "," : "") + (*vs)[i];

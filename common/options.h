@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace rlae {
@@ -49,9 +50,17 @@ template <typename T>
 po::typed_value<T>* opt(const char* placeholder) {
   return po::value<T>()->value_name(placeholder);
 }
+// The shortest decimal spelling that reads back as exactly x (0.2, not 0.20000000000000001).
+std::string shortest_double(double x);
+
 template <typename T>
 po::typed_value<T>* opt(const char* placeholder, const T& default_value) {
-  return po::value<T>()->value_name(placeholder)->default_value(default_value);
+  if constexpr (std::is_floating_point_v<T>) {
+    return po::value<T>()->value_name(placeholder)->default_value(default_value,
+                                                                 shortest_double(static_cast<double>(default_value)));
+  } else {
+    return po::value<T>()->value_name(placeholder)->default_value(default_value);
+  }
 }
 
 // Splits "a,b,c" into {"a","b","c"}, trimming spaces; empty items are an error

@@ -52,6 +52,16 @@ check "tokenizer sub" 2 "$rlae" tokenizer frobnicate
 for c in eval replay sweep pretrain bench generate data tokenizer train; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done
+# experiments/reference.ini spells out the paper's hyperparameters; they must also be the
+# built-in defaults (each value equals the default rlae train --help prints).
+check "train help for reference" 0 "$rlae" train --help
+printf '%s\n' "$out" > "$tmp/train-help.txt"
+here=$(cd "$(dirname "$0")" && pwd)
+if python3 "$here/check_reference_defaults.py" "$here/../../experiments/reference.ini" "$tmp/train-help.txt"; then
+  echo "ok   reference.ini = built-in defaults"
+else
+  echo "FAIL reference.ini differs from the built-in defaults"; fail=1
+fi
 check "info" 0 "$rlae" info
 for k in LibTorch BLAS MPI HDF5 ZeroMQ Boost CUDA NCCL GPUs; do contains "info" "$k"; done
 check "info json" 0 "$rlae" info --json

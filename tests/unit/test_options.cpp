@@ -106,6 +106,24 @@ TEST(Options, ResolvedConfigReadsBackTheSame) {
   std::remove(ini.c_str());
 }
 
+// Floating-point values print as the shortest spelling that reads back exactly,
+// in --help defaults and in resolved configs.
+TEST(Options, FloatsPrintShortAndExact) {
+  EXPECT_EQ(shortest_double(0.2), "0.2");
+  EXPECT_EQ(shortest_double(0.99), "0.99");
+  EXPECT_EQ(shortest_double(1e-4), "0.0001");
+  EXPECT_EQ(std::stod(shortest_double(0.1 + 0.2)), 0.1 + 0.2);  // needs all 17 digits
+  auto vm = parse({"--lr", "0.3"});
+  ASSERT_TRUE(vm);
+  const std::string ini = temp_path("floats.ini");
+  write_resolved_config(ini, sample_options(), *vm);
+  EXPECT_NE(read_file(ini).find("lr = 0.3\n"), std::string::npos) << read_file(ini);
+  std::remove(ini.c_str());
+  std::ostringstream help;
+  help << sample_options();
+  EXPECT_NE(help.str().find("(=0.0001)"), std::string::npos) << help.str();
+}
+
 TEST(Options, SplitList) {
   EXPECT_EQ(split_list("a, b ,c", "--models"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_THROW(split_list("a,,b", "--models"), Error);
