@@ -5,18 +5,11 @@
 
 namespace rlae::cli {
 
-int cmd_replay(int argc, const char* const* argv) {
-  po::options_description desc("replay");
-  desc.add_options()("shards", opt<std::string>("DIR"), "replay shard directory");
-  return not_built({"replay", "inspect and re-train from replay shards", "rlae replay --shards DIR"},
-                   desc, argc, argv, "replay shards come with RL training, issue 7");
-}
-
 int cmd_sweep(int argc, const char* const* argv) {
   po::options_description desc("sweep");
   desc.add_options()("grid", opt<std::string>("FILE"), "sweep definition");
   return not_built({"sweep", "hyperparameter sweeps", "rlae sweep --grid FILE"}, desc, argc, argv,
-                   "sweeps need RL training, issue 7");
+                   "sweeps are not built yet (no issue filed)");
 }
 
 

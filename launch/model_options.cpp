@@ -4,6 +4,9 @@
 
 #include "common/check.h"
 
+// Present when the BLAS behind LibTorch is OpenBLAS (a weak reference otherwise null).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace rlae::cli {
 
 void add_model_options(po::options_description& desc) {
@@ -28,7 +31,13 @@ ModelOptions model_options_from(const po::variables_map& vm, int64_t num_slots) 
   }
   const int threads = vm["threads"].as<int>();
   RLAE_USAGE_CHECK(threads >= 0, "--threads must be >= 0");
-  if (threads > 0) at::set_num_threads(threads);
+  if (threads > 0) {
+    at::set_num_threads(threads);
+    // OpenBLAS (the BLAS LibTorch calls for matrix products on CPU) keeps its own
+    // thread pool: without this, --threads 1 still runs GEMMs on every core, and
+    // results differ in the last bits from a run with OMP_NUM_THREADS=1.
+    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
+  }
   mo.num_slots = std::max<int64_t>(num_slots, 1);
   return mo;
 }

@@ -3,6 +3,9 @@
 // Schema (version kReplaySchemaVersion; N span steps, E episodes, A agents,
 // K members):
 //   /steps/obs            float32 [N, A, obs_dim]    each agent's observation
+//                         (actors/policy.h: per member [last hidden | prompt context |
+//                         entropy, top-1, margin, span/32], zero-padded to the widest
+//                         member; MAPPO A = K, PPO A = 1 with the K concatenated)
 //   /steps/share_obs      float32 [N, share_dim]     the critic's global state
 //   /steps/actions        float32 [N, A, act_dim]    each agent's action (Gamma sample)
 //   /steps/logprobs       float32 [N, A]             log-probability of that action

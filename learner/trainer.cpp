@@ -45,12 +45,6 @@ std::string hex(uint64_t h) {
   return buf;
 }
 
-std::string ckpt_name(int64_t iteration) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "ckpt-%06lld.safetensors", static_cast<long long>(iteration));
-  return buf;
-}
-
 // splitmix64 for the prompt sampler: iteration-indexed, so a resumed run draws
 // the same prompts as an uninterrupted one.
 uint64_t mix64(uint64_t z) {
@@ -61,6 +55,12 @@ uint64_t mix64(uint64_t z) {
 }
 
 }  // namespace
+
+std::string checkpoint_name(int64_t iteration) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "ckpt-%06lld.safetensors", static_cast<long long>(iteration));
+  return buf;
+}
 
 std::vector<Problem> load_training_problems(const TrainConfig& cfg) {
   std::vector<Problem> data = load_dataset(cfg.train_data);
@@ -100,7 +100,7 @@ std::vector<EpisodeOutcome> score_episodes(const TrainConfig& cfg, const std::ve
 
 void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
                       const std::string& fingerprint) {
-  const std::string name = ckpt_name(iteration);
+  const std::string name = checkpoint_name(iteration);
   std::map<std::string, std::string> meta = {
       {"iteration", std::to_string(iteration)},
       {"policy_version", std::to_string(version)},

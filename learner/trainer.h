@@ -75,6 +75,9 @@ std::vector<const Problem*> sample_problems(const TrainConfig& cfg, const std::v
 // Terminal rewards from the answer check.
 std::vector<EpisodeOutcome> score_episodes(const TrainConfig& cfg, const std::vector<const Problem*>& problems,
                                            const std::vector<EnsembleResult>& results);
+// "ckpt-000400.safetensors": a checkpoint's file name in OUT/checkpoints/.
+std::string checkpoint_name(int64_t iteration);
+// Writes OUT/checkpoints/checkpoint_name(iteration) atomically and points OUT/checkpoints/latest at it.
 void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
                       const std::string& fingerprint);
 // Loads the run's latest checkpoint into `learner`; returns (iteration, policy version).

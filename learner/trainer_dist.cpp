@@ -59,7 +59,7 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
     std::fprintf(stderr, "rlae train: an actor rank failed to start (see its message); stopping\n");
     return 1;
   }
-  // Observation width: the widest member hidden size + 4.
+  // Observation width: the widest agent_observation_width() of the members.
   int64_t width = 0;
   RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
   PpoLearner learner(AgentSet::create(cfg.algo, K, width, cfg.agent_hidden, cfg.seed), cfg.ppo);
