@@ -28,6 +28,10 @@ echo "== training: 1 learner + 3 actors (experiments/quickstart.ini) =="
 ckpt=$(ls "$out"/checkpoints/ckpt-*.safetensors | sort | tail -n 1)
 
 echo
+echo "== how the policy weighted the members while it learned (rlae replay inspect) =="
+"$rlae" replay inspect --run "$out" --windows 2
+
+echo
 echo "== the trained policy beside the fixed-weight baselines (test split, 100 problems per family) =="
 members=experiments/members/addsub,experiments/members/muldiv,experiments/members/chain
 policies=(--policy "rlae:$ckpt" --policy uniform --policy single:addsub --policy single:muldiv
