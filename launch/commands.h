@@ -1,6 +1,5 @@
 // The `rlae` subcommands. Each lives in its own launch/cmd_<name>.cpp and
-// returns the process exit code: 0 success, 1 runtime error, 2 bad usage,
-// 3 not built yet.
+// returns the process exit code: 0 success, 1 runtime error, 2 bad usage.
 #pragma once
 
 namespace rlae::cli {
@@ -8,7 +7,6 @@ namespace rlae::cli {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
-constexpr int kExitNotBuilt = 3;
 
 using CommandFn = int (*)(int argc, const char* const* argv);
 
