@@ -137,7 +137,9 @@ int sweep_plan(int argc, const char* const* argv) {
   for (const auto& [k, values] : grid.axes) j["axes"].push_back({{"key", k}, {"values", values}});
   for (size_t i = 0; i < trials.size(); ++i) {
     std::string ini = "# " + trial_name(i) + " of the sweep " + grid_path + " (rlae sweep plan)\n";
-    for (const auto& [k, v] : trials[i]) ini += k + " = " + v + "\n";
+    for (const auto& [k, v] : trials[i]) {
+      if (k != "out") ini += k + " = " + v + "\n";  // a base config's out is replaced by the trial's
+    }
     ini += "out = " + dir + "/" + trial_name(i) + "\n";
     validate_trial(grid_path, trial_name(i), ini);
     inis.push_back(ini);

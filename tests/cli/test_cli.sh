@@ -62,6 +62,11 @@ if python3 "$here/check_reference_defaults.py" "$here/../../experiments/referenc
 else
   echo "FAIL reference.ini differs from the built-in defaults"; fail=1
 fi
+# The shipped sweep example plans (its base config and every trial are valid train configs).
+if (cd "$here/../.." && "$rlae" sweep plan --grid experiments/sweep-example.ini --out "$tmp/sweep-example" >/dev/null) \
+   && [ "$(ls -d "$tmp"/sweep-example/trial-* | wc -l)" = 12 ]
+then echo "ok   experiments/sweep-example.ini plans 12 trials"
+else echo "FAIL experiments/sweep-example.ini does not plan"; fail=1; fi
 check "info" 0 "$rlae" info
 for k in LibTorch BLAS MPI HDF5 ZeroMQ Boost CUDA NCCL GPUs; do contains "info" "$k"; done
 check "info json" 0 "$rlae" info --json
