@@ -37,6 +37,7 @@ EvalReport evaluate(const std::vector<Problem>& problems, AnswerSource& source, 
       tasks.push_back(problems[static_cast<size_t>(i)].task);
     }
     const std::vector<std::string> outs = source.answer(prompts, tasks, &rep.tokens);
+    const std::vector<std::vector<std::vector<float>>> weights = source.last_weights();
     RLAE_ASSERT(outs.size() == prompts.size(), source.name(), " answered ", outs.size(), " of ", prompts.size(),
                 " prompts");
     for (int64_t i = start; i < end; ++i) {
@@ -48,7 +49,8 @@ EvalReport evaluate(const std::vector<Problem>& problems, AnswerSource& source, 
       ++rep.overall.problems;
       f.correct += ok;
       rep.overall.correct += ok;
-      rep.records.push_back({p.id, p.task, out, final_answer_text(p.answer), ok});
+      rep.records.push_back({p.id, p.task, out, final_answer_text(p.answer), ok,
+                             weights.empty() ? std::vector<std::vector<float>>{} : weights[static_cast<size_t>(i - start)]});
     }
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (opt.progress) opt.progress(end, n, rep.overall, rep.tokens_per_s());
@@ -70,7 +72,9 @@ std::string EvalReport::to_json(bool with_records) const {
   if (with_records) {
     j["records"] = nlohmann::json::array();
     for (const auto& r : records) {
-      j["records"].push_back({{"id", r.id}, {"task", r.task}, {"output", r.output}, {"gold", r.gold}, {"correct", r.correct}});
+      nlohmann::json rec = {{"id", r.id}, {"task", r.task}, {"output", r.output}, {"gold", r.gold}, {"correct", r.correct}};
+      if (!r.weights.empty()) rec["weights"] = r.weights;
+      j["records"].push_back(std::move(rec));
     }
   }
   return j.dump(2);

@@ -22,6 +22,9 @@ class AnswerSource {
   // Returns one output per prompt; adds the tokens it generated to *tokens.
   virtual std::vector<std::string> answer(const std::vector<std::string>& prompts,
                                           const std::vector<std::string>& tasks, int64_t* tokens) = 0;
+  // For ensembles: the weights decided for each prompt of the last answer() call,
+  // one [K] vector per decision (empty for a single member).
+  virtual std::vector<std::vector<std::vector<float>>> last_weights() const { return {}; }
 };
 
 struct FamilyScore {
@@ -32,6 +35,7 @@ struct FamilyScore {
 struct EvalRecord {
   std::string id, task, output, gold;
   bool correct = false;
+  std::vector<std::vector<float>> weights;  // per decision, for ensembles
 };
 
 struct EvalReport {

@@ -67,9 +67,14 @@ class EnsembleSource final : public AnswerSource {
     const auto res = ensemble_decode_inprocess(members_, vocab_, steer, ps, o_, &st);
     *tokens += st[0].tokens;
     std::vector<std::string> out;
-    for (const auto& r : res) out.push_back(r.text);
+    weights_.clear();
+    for (const auto& r : res) {
+      out.push_back(r.text);
+      weights_.push_back(r.decisions);
+    }
     return out;
   }
+  std::vector<std::vector<std::vector<float>>> last_weights() const override { return weights_; }
 
  private:
   std::vector<Member>& members_;
@@ -78,6 +83,7 @@ class EnsembleSource final : public AnswerSource {
   EnsembleOptions o_;
   std::unique_ptr<AgentSet> agents_;
   std::vector<std::unique_ptr<WeightPolicy>> policies_;
+  std::vector<std::vector<std::vector<float>>> weights_;
 };
 
 }  // namespace
@@ -102,7 +108,7 @@ int cmd_eval(int argc, const char* const* argv) {
       ("seed", opt<long long>("S", 0), "sampling seed")
       ("answer-mode", opt<std::string>("numeric|exact", "numeric"), "answer check")
       ("out", opt<std::string>("FILE", ""), "write the results as JSON")
-      ("records", po::bool_switch(), "include every problem's output in the JSON");
+      ("records", po::bool_switch(), "include every problem's output (and, for ensembles, the weights of every decision) in the JSON");
   add_model_options(desc);
   const CommandSpec spec{"eval", "accuracy per task family and speed on a dataset",
                          "rlae eval --model DIR --data FILE | rlae eval --models A,B,C --policy P [--policy Q] --data FILE"};

@@ -69,6 +69,42 @@ TEST(Evaluate, CountsPerFamilyAndOverall) {
   EXPECT_EQ(j["records"][4]["gold"], "4");
 }
 
+// An ensemble-like source: the weights of its last call land in each problem's record.
+class Weighted final : public AnswerSource {
+ public:
+  std::string name() const override { return "weighted"; }
+  std::vector<std::string> answer(const std::vector<std::string>& prompts, const std::vector<std::string>&,
+                                  int64_t*) override {
+    last_.clear();
+    for (const auto& p : prompts) {
+      const float x = static_cast<float>(p.size() % 7) / 7.0f;
+      last_.push_back({{x, 1 - x}, {1 - x, x}});
+    }
+    return std::vector<std::string>(prompts.size(), "#### 4");
+  }
+  std::vector<std::vector<std::vector<float>>> last_weights() const override { return last_; }
+
+ private:
+  std::vector<std::vector<std::vector<float>>> last_;
+};
+
+TEST(Evaluate, RecordsCarryEachProblemsWeights) {
+  Weighted src;
+  EvalOptions opt;
+  opt.chunk = 3;
+  const auto ps = problems();
+  const auto j = nlohmann::json::parse(evaluate(ps, src, opt).to_json(true));
+  ASSERT_EQ(j["records"].size(), ps.size());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    const float x = static_cast<float>(format_prompt(ps[i].question).size() % 7) / 7.0f;
+    ASSERT_EQ(j["records"][i]["weights"].size(), 2u) << i;
+    EXPECT_FLOAT_EQ(j["records"][i]["weights"][0][0].get<float>(), x) << i;
+    EXPECT_FLOAT_EQ(j["records"][i]["weights"][1][0].get<float>(), 1 - x) << i;
+  }
+  Scripted single;  // a single member has no weights
+  EXPECT_FALSE(nlohmann::json::parse(evaluate(ps, single, opt).to_json(true))["records"][0].contains("weights"));
+}
+
 TEST(Evaluate, SelectsFamiliesAndCaps) {
   const auto sel = select_problems(problems(), {"mul"}, 3);
   ASSERT_EQ(sel.size(), 3u);
