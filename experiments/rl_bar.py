@@ -81,7 +81,14 @@ def main():
     ap.add_argument("--holdout", default="", help="families left out of training, for generalization")
     ap.add_argument("--retrain", action="store_true", help="retrain runs that already finished")
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the README section from experiments/rl-results.json, run nothing")
     args = ap.parse_args()
+    if args.report_only:
+        write_readme(args, json.load(open(os.path.join(HERE, "rl-results.json"))))
+        log("rewrote the README section from experiments/rl-results.json")
+        return
+    t_start = time.time()
     os.makedirs(args.work, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     algos = args.algos.split(",")
@@ -118,19 +125,24 @@ def main():
         trained_on = ",".join(f for f in all_fams if f not in held)
         gbase = evaluate(args, fixed, os.path.join(args.work, "fixed-heldout.json"), args.holdout)
         for algo in algos:
-            accs = []
+            accs, fams = [], {}
             for seed in seeds:
                 out = os.path.join(args.work, f"{algo}-{seed}-holdout")
                 ckpt = train(args, algo, seed, out, trained_on)
                 r = evaluate(args, [f"rlae:{ckpt}"], out + "-test.json", args.holdout)[0]
                 accs.append(r["overall"]["accuracy"])
+                for f, v in r["families"].items():
+                    fams.setdefault(f, []).append(v["accuracy"])
             general[algo] = {"held_out": held, "trained_on": trained_on.split(","), "accuracy": accs,
-                             "mean": statistics.mean(accs)}
+                             "mean": statistics.mean(accs), "families": fams}
         general["fixed"] = {r["source"]: r["overall"]["accuracy"] for r in gbase}
+        general["fixed_families"] = {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in gbase}
 
     results = {"fixed": base_acc, "best_fixed": best_fixed_name, "runs": runs, "summary": summary,
+               "fixed_families": {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in base},
                "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
-               "seeds": seeds}
+               "seeds": seeds, "command": " ".join(["experiments/rl_bar.py"] + sys.argv[1:]),
+               "minutes": round((time.time() - t_start) / 60)}
     with open(os.path.join(HERE, "rl-results.json"), "w") as f:
         json.dump(results, f, indent=2)
     write_readme(args, results)
@@ -139,27 +151,51 @@ def main():
 
 def write_readme(args, R):
     p = lambda x: f"{100 * x:.1f}"  # noqa: E731
+    mean = statistics.mean
+    fams = sorted(next(iter(R["runs"].values()))["families"])
     lines = [BEGIN, "",
-             f"Test split, first {R['per_family']} problems of each family; {R['iterations']} iterations "
-             f"per run (experiments/quickstart.ini), seeds {', '.join(map(str, R['seeds']))}.", "",
+             f"Test split, first {R['per_family']} problems of each family ({R['per_family'] * len(fams)} in all); "
+             f"{R['iterations']} iterations per run (`experiments/quickstart.ini`: 1 learner + 3 actors under "
+             f"mpirun), seeds {', '.join(map(str, R['seeds']))}.", "",
              "| policy | test accuracy (%) |", "|---|---:|"]
     for name, a in sorted(R["fixed"].items(), key=lambda kv: -kv[1]):
         lines.append(f"| {name} | {p(a)} |")
     for algo, s in R["summary"].items():
-        lines.append(f"| RLAE_{algo.upper()} (mean of {len(R['seeds'])} seeds; min {p(s['min'])}, max "
-                     f"{p(s['max'])}, sd {p(s['stdev'])}) | {p(s['mean'])} |")
-    lines += ["", f"Best fixed-weight baseline: `{R['best_fixed']}`. Margins (bar: ≥ +3.3 points): " +
+        seeds = ", ".join(p(R["runs"][f"{algo}-{x}"]["overall"]) for x in R["seeds"])
+        lines.append(f"| RLAE_{algo.upper()} (mean of seeds {seeds}; sd {p(s['stdev'])}) | {p(s['mean'])} |")
+    lines += ["", f"Best fixed-weight baseline: `{R['best_fixed']}` (the best single weight vector on dev, "
+              "`experiments/members/results.json`). Margins (bar: ≥ +3.3 points): " +
               ", ".join(f"RLAE_{a.upper()} {100 * s['margin_over_best_fixed']:+.1f}" for a, s in R["summary"].items())
               + "."]
+    if R.get("fixed_families"):
+        lines += ["", "Per family (%; RLAE rows: mean over seeds):", "",
+                  "| policy | " + " | ".join(fams) + " |", "|---|" + "---:|" * len(fams)]
+        for name in (R["best_fixed"], "gac-threshold:0.9"):
+            if name in R["fixed_families"]:
+                ff = R["fixed_families"][name]
+                lines.append(f"| {name} | " + " | ".join(p(ff.get(f, 0)) for f in fams) + " |")
+        for algo in R["summary"]:
+            row = [mean(R["runs"][f"{algo}-{x}"]["families"][f] for x in R["seeds"]) for f in fams]
+            lines.append(f"| RLAE_{algo.upper()} | " + " | ".join(p(v) for v in row) + " |")
     g = R["generalization"]
     if g:
         fx = g["fixed"]
-        lines += ["", "Generalization (trained without some families, tested on them only): " +
-                  "; ".join(f"RLAE_{a.upper()} {p(v['mean'])}% on {', '.join(v['held_out'])}"
-                            for a, v in g.items() if a != "fixed") +
-                  f"; best fixed baseline there {p(max(fx.values()))}% (`{max(fx, key=fx.get)}`)."]
-    lines += ["", "Reproduce: `experiments/rl_bar.py` (needs the zoo and `experiments/members/results.json`).",
-              "", END]
+        algos = [a for a in g if a not in ("fixed", "fixed_families")]
+        held = g[algos[0]]["held_out"]
+        lines += ["", f"Generalization: policies trained without {', '.join(held)} (on "
+                  f"{', '.join(g[algos[0]]['trained_on'])}), tested on {', '.join(held)} only:", "",
+                  "| policy | " + " | ".join(held) + " | both |", "|---|" + "---:|" * (len(held) + 1)]
+        for name, a in sorted(fx.items(), key=lambda kv: -kv[1]):
+            ff = g.get("fixed_families", {}).get(name, {})
+            lines.append(f"| {name} | " + " | ".join(p(ff[f]) if f in ff else "" for f in held) + f" | {p(a)} |")
+        for a in algos:
+            v = g[a]
+            per = [p(mean(v["families"][f])) if "families" in v else "" for f in held]
+            lines.append(f"| RLAE_{a.upper()} (seeds {', '.join(p(x) for x in v['accuracy'])}) | " +
+                         " | ".join(per) + f" | {p(v['mean'])} |")
+    lines += ["", f"Reproduce: `{R.get('command', 'experiments/rl_bar.py')}`"
+              + (f" (~{R['minutes']} min on 2 cores)" if R.get("minutes") else "")
+              + "; needs the zoo and `experiments/members/results.json`.", "", END]
     text = open(args.readme).read()
     section = "\n".join(lines)
     if BEGIN in text and END in text:
