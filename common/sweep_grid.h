@@ -8,7 +8,9 @@
 //   lr = 3e-4, 1e-3                       # the trials: every combination,
 //   algo = mappo, ppo                     # the last axis varying fastest
 //
-// Trials are numbered in that order (trial-000, trial-001, ...).
+// Trials are numbered in that order (trial-000, trial-001, ...). Paths (base,
+// members, data) are relative to the directory rlae runs in, as for --config;
+// `rlae sweep run` and the Slurm script run every trial from where it was planned.
 #pragma once
 
 #include <map>
