@@ -12,11 +12,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/options.h"
+#include "common/sweep_grid.h"
 #include "launch/commands.h"
 #include "launch/train_options.h"
 #include "learner/replay.h"
@@ -30,10 +30,9 @@ namespace {
 std::vector<std::string> member_names(const std::string& run, int64_t K) {
   std::vector<std::string> names;
   if (file_exists(run + "/config.ini")) {
-    std::istringstream in(read_file(run + "/config.ini"));
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("members = ", 0) != 0) continue;
-      for (std::string d : split_list(line.substr(10), "members")) {
+    for (const auto& [key, value] : read_ini_settings(run + "/config.ini")) {
+      if (key != "members") continue;
+      for (std::string d : split_list(value, "members")) {
         while (!d.empty() && d.back() == '/') d.pop_back();
         names.push_back(d.substr(d.find_last_of('/') + 1));
       }

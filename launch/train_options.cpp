@@ -2,8 +2,6 @@
 // resolved config.ini with them).
 #include "launch/train_options.h"
 
-#include <cstdio>
-
 #include "common/check.h"
 #include "launch/model_options.h"
 
@@ -97,12 +95,6 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   return cfg;
 }
 
-std::string config_hash(const std::string& resolved) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : resolved) h = (h ^ c) * 1099511628211ULL;
-  char hash[17];
-  std::snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(h));
-  return hash;
-}
+std::string config_hash(const std::string& resolved) { return hex64(fnv1a(resolved)); }
 
 }  // namespace rlae::cli

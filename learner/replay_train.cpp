@@ -78,15 +78,7 @@ ReplayTrainResult replay_train(const TrainConfig& cfg, const std::vector<std::st
       IterationMetrics m;
       m.iteration = res.updates;
       m.policy_version = res.updates;
-      m.episodes = batch.num_episodes();
-      m.mean_reward = batch.rewards.sum().item<double>() / std::max<int64_t>(1, m.episodes);
-      m.accuracy = static_cast<double>(std::count(batch.correct.begin(), batch.correct.end(), 1)) /
-                   static_cast<double>(std::max<int64_t>(1, m.episodes));
-      m.entropy = st.entropy;
-      m.approx_kl = st.approx_kl;
-      m.clip_fraction = st.clip_fraction;
-      m.value_loss = st.value_loss;
-      m.policy_loss = st.policy_loss;
+      set_update_metrics(m, batch, st);
       m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       m.episodes_per_s = static_cast<double>(m.episodes) / std::max(m.seconds, 1e-9);
       metrics << m.to_json() << "\n";

@@ -34,17 +34,6 @@ void make_writable_dir(const std::string& dir) {
   std::remove(probe.c_str());
 }
 
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-std::string hex(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // splitmix64 for the prompt sampler: iteration-indexed, so a resumed run draws
 // the same prompts as an uninterrupted one.
 uint64_t mix64(uint64_t z) {
@@ -55,6 +44,29 @@ uint64_t mix64(uint64_t z) {
 }
 
 }  // namespace
+
+uint64_t fnv1a(const std::string& s, uint64_t h) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+std::string hex64(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+void set_update_metrics(IterationMetrics& m, const TrajectoryBatch& batch, const PpoStats& st) {
+  m.episodes = batch.num_episodes();
+  const int64_t correct = std::count(batch.correct.begin(), batch.correct.end(), 1);
+  m.mean_reward = batch.rewards.sum().item<double>() / static_cast<double>(std::max<int64_t>(1, m.episodes));
+  m.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, m.episodes));
+  m.entropy = st.entropy;
+  m.approx_kl = st.approx_kl;
+  m.clip_fraction = st.clip_fraction;
+  m.value_loss = st.value_loss;
+  m.policy_loss = st.policy_loss;
+}
 
 std::string checkpoint_name(int64_t iteration) {
   char buf[64];
@@ -169,7 +181,7 @@ std::string members_fingerprint(const std::vector<std::string>& dirs) {
     h = fnv1a(read_file(d + "/tokenizer.json"), h);
     h = fnv1a("|", h);
   }
-  return hex(h);
+  return hex64(h);
 }
 
 int64_t observation_width(const std::vector<Member>& members) {
@@ -259,17 +271,8 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
     IterationMetrics mtr;
     mtr.iteration = it + 1;
     mtr.policy_version = version;
-    mtr.episodes = static_cast<int64_t>(prompts.size());
+    set_update_metrics(mtr, batch, st);  // every prompt decides at its first token: episodes = prompts
     mtr.tokens = stats[0].tokens;
-    mtr.mean_reward = batch.rewards.sum().item<double>() / static_cast<double>(prompts.size());
-    mtr.accuracy = static_cast<double>(std::count_if(outcomes.begin(), outcomes.end(),
-                                                     [](const EpisodeOutcome& o) { return o.correct; })) /
-                   static_cast<double>(prompts.size());
-    mtr.entropy = st.entropy;
-    mtr.approx_kl = st.approx_kl;
-    mtr.clip_fraction = st.clip_fraction;
-    mtr.value_loss = st.value_loss;
-    mtr.policy_loss = st.policy_loss;
     mtr.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     mtr.episodes_per_s = mtr.episodes / mtr.seconds;
     mtr.tokens_per_s = static_cast<double>(mtr.tokens) / mtr.seconds;

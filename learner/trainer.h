@@ -53,6 +53,15 @@ struct IterationMetrics {
 
 using TrainProgress = std::function<void(const IterationMetrics&)>;
 
+// What one PPO update on `batch` says: episodes, mean reward and accuracy of the
+// batch, and the update's entropy, approximate KL, clip fraction and losses.
+void set_update_metrics(IterationMetrics& m, const TrajectoryBatch& batch, const PpoStats& st);
+
+// FNV-1a over `s` continuing from `h`, and a 64-bit value as 16 hex digits
+// (members' fingerprints, config hashes).
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL);
+std::string hex64(uint64_t h);
+
 // Runs (or resumes) training; returns the metrics of the last iteration run.
 IterationMetrics train_inprocess(const TrainConfig& config, const TrainProgress& progress = {});
 

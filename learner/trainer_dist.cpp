@@ -100,16 +100,7 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
     IterationMetrics m;
     m.iteration = updates;
     m.policy_version = version;
-    m.episodes = batch.num_episodes();
-    int64_t correct = 0;
-    for (uint8_t c : batch.correct) correct += c;
-    m.mean_reward = batch.rewards.sum().item<double>() / std::max<int64_t>(1, m.episodes);
-    m.accuracy = static_cast<double>(correct) / std::max<int64_t>(1, m.episodes);
-    m.entropy = st.entropy;
-    m.approx_kl = st.approx_kl;
-    m.clip_fraction = st.clip_fraction;
-    m.value_loss = st.value_loss;
-    m.policy_loss = st.policy_loss;
+    set_update_metrics(m, batch, st);
     m.policy_lag = version - 1 - static_cast<int64_t>(msg->policy_version);
     m.seconds = std::chrono::duration<double>(Clock::now() - last_t).count();
     last_t = Clock::now();
