@@ -1,4 +1,4 @@
-// rlae pretrain: train a tiny member from scratch (learner/pretrain.h says how).
+// rlae pretrain: train a tiny member from scratch (learner/pretrain/pretrain.h says how).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -6,7 +6,7 @@
 #include "common/check.h"
 #include "common/options.h"
 #include "launch/commands.h"
-#include "learner/pretrain.h"
+#include "learner/pretrain/pretrain.h"
 
 namespace rlae::cli {
 

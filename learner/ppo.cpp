@@ -5,58 +5,19 @@
 
 #include <cmath>
 
+#include "common/adam.h"
 #include "common/check.h"
 #include "learner/gae.h"
 
 namespace rlae {
 
-// Adam (Kingma & Ba) written out, so that its state is plain named tensors in
-// checkpoints: m, v per parameter and the step count.
+// Adam (common/adam.h) without weight decay at a constant lr; the gradient norm is clipped
+// as a double sum of squares.
 struct PpoLearner::Optim {
-  std::vector<at::Tensor> params, m, v;
-  int64_t step = 0;
-  double lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-
-  Optim(std::vector<at::Tensor> p, double lr_) : params(std::move(p)), lr(lr_) {
-    for (const auto& t : params) {
-      m.push_back(at::zeros_like(t));
-      v.push_back(at::zeros_like(t));
-    }
-  }
-  void zero_grad() {
-    for (auto& t : params) {
-      if (t.grad().defined()) t.mutable_grad().zero_();
-    }
-  }
-  // Clips the global gradient norm to max_norm; returns the norm before clipping.
-  double clip(double max_norm) {
-    double total = 0;
-    for (auto& t : params) {
-      if (t.grad().defined()) total += t.grad().pow(2).sum().item<double>();
-    }
-    total = std::sqrt(total);
-    if (max_norm > 0 && total > max_norm) {
-      const double scale = max_norm / (total + 1e-6);
-      for (auto& t : params) {
-        if (t.grad().defined()) t.mutable_grad().mul_(scale);
-      }
-    }
-    return total;
-  }
-  void apply() {
-    at::NoGradGuard no_grad;
-    ++step;
-    const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
-    const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (!params[i].grad().defined()) continue;
-      const at::Tensor& g = params[i].grad();
-      m[i].mul_(beta1).add_(g, 1 - beta1);
-      v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
-      const at::Tensor denom = (v[i] / bc2).sqrt_().add_(eps);
-      params[i].addcdiv_(m[i], denom, -lr / bc1);
-    }
-  }
+  Optim(std::vector<at::Tensor> params, double lr_)
+      : adam(std::move(params), AdamOptions{/*beta1=*/0.9, /*beta2=*/0.999, /*eps=*/1e-8}), lr(lr_) {}
+  Adam adam;
+  double lr;
 };
 
 PpoLearner::PpoLearner(AgentSet agents, const PpoConfig& config)
@@ -167,10 +128,10 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
       const at::Tensor v_loss = (ret.index_select(0, idx) - value).pow(2).mean();
       const at::Tensor entropy = ent.mean();
       const at::Tensor loss = pi_loss - config_.entropy_coef * entropy + config_.value_coef * v_loss;
-      optim_->zero_grad();
+      optim_->adam.zero_grad();
       loss.backward();
-      sum_norm += optim_->clip(config_.max_grad_norm);
-      optim_->apply();
+      sum_norm += optim_->adam.clip_grad_norm(config_.max_grad_norm, GradNorm::sum_of_squares);
+      optim_->adam.step(optim_->lr);
       {
         at::NoGradGuard no_grad;
         sum_pi += pi_loss.item<double>();
@@ -195,11 +156,8 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
 NamedTensors PpoLearner::state() const {
   NamedTensors s = agents_.named_parameters();
   for (auto& p : critic_.named_parameters("critic.")) s.push_back(std::move(p));
-  for (size_t i = 0; i < optim_->params.size(); ++i) {
-    s.push_back({"adam.m." + std::to_string(i), optim_->m[i]});
-    s.push_back({"adam.v." + std::to_string(i), optim_->v[i]});
-  }
-  s.push_back({"adam.step", at::tensor({optim_->step}, at::kLong)});
+  for (auto& m : optim_->adam.moments("adam.")) s.push_back(std::move(m));
+  s.push_back({"adam.step", at::tensor({optim_->adam.step_count()}, at::kLong)});
   s.push_back({"ppo.updates", at::tensor({static_cast<int64_t>(updates_)}, at::kLong)});
   return s;
 }
@@ -212,16 +170,13 @@ void PpoLearner::load_state(const NamedTensors& s) {
     RLAE_CHECK(it != s.end(), "learner state: '", name, "' is missing");
     return it->second;
   };
-  at::NoGradGuard no_grad;
-  for (size_t i = 0; i < optim_->params.size(); ++i) {
-    const at::Tensor& m = find("adam.m." + std::to_string(i));
-    const at::Tensor& v = find("adam.v." + std::to_string(i));
-    RLAE_CHECK(m.sizes() == optim_->m[i].sizes() && v.sizes() == optim_->v[i].sizes(),
-               "learner state: optimizer tensor ", i, " has the wrong shape");
-    optim_->m[i].copy_(m);
-    optim_->v[i].copy_(v);
-  }
-  optim_->step = find("adam.step").item<int64_t>();
+  optim_->adam.load_moments(
+      [&](const std::string& name) -> const at::Tensor* {
+        auto it = std::find_if(s.begin(), s.end(), [&](const auto& p) { return p.first == name; });
+        return it == s.end() ? nullptr : &it->second;
+      },
+      "adam.", "learner state");
+  optim_->adam.set_step_count(find("adam.step").item<int64_t>());
   updates_ = static_cast<uint64_t>(find("ppo.updates").item<int64_t>());
 }
 

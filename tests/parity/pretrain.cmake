@@ -3,7 +3,9 @@
 #
 #   pretrain_fixture_write   C++: a short pretraining run on a generated suite with a
 #                            character-level tokenizer (rlae_unit Pretrain.FixtureForHf), plus
-#                            rlae's own logits (CausalLM::load) on three dev examples
+#                            rlae's own logits (CausalLM::load) on three dev examples; the test
+#                            itself asserts that the loss fell, that the directory reloads with
+#                            the final checkpoint's weights and that the logits file reads back
 #   pretrain_loads_in_hf     Python: transformers 4.46 loads the directory (config.json,
 #                            model.safetensors, generation_config.json) and reproduces those
 #                            logits to 1e-4; `tokenizers` loads the copied tokenizer.json and

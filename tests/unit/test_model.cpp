@@ -10,6 +10,8 @@
 #include <functional>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -366,7 +368,43 @@ class ModelDir : public ::testing::Test {
   rlae::ModelConfig config_;
 };
 
-TEST_F(ModelDir, LoadsAsSaved) { EXPECT_NO_THROW(rlae::CausalLM::load(dir_)); }
+// The loaded model is the saved one: every config field, every weight bit, the same logits.
+TEST_F(ModelDir, LoadsAsSaved) {
+  std::unique_ptr<rlae::CausalLM> loaded;
+  ASSERT_NO_THROW(loaded = rlae::CausalLM::load(dir_));
+  const rlae::ModelConfig& c = loaded->config();
+  EXPECT_EQ(c.arch, config_.arch);
+  EXPECT_EQ(c.vocab_size, config_.vocab_size);
+  EXPECT_EQ(c.hidden_size, config_.hidden_size);
+  EXPECT_EQ(c.intermediate_size, config_.intermediate_size);
+  EXPECT_EQ(c.num_layers, config_.num_layers);
+  EXPECT_EQ(c.num_heads, config_.num_heads);
+  EXPECT_EQ(c.num_kv_heads, config_.num_kv_heads);
+  EXPECT_EQ(c.head_dim, config_.head_dim);
+  EXPECT_EQ(c.max_position_embeddings, config_.max_position_embeddings);
+  EXPECT_EQ(c.rms_norm_eps, config_.rms_norm_eps);
+  EXPECT_EQ(c.rope.type, config_.rope.type);
+  EXPECT_EQ(c.rope.theta, config_.rope.theta);
+  EXPECT_EQ(c.qkv_bias, config_.qkv_bias);
+  EXPECT_EQ(c.o_bias, config_.o_bias);
+  EXPECT_EQ(c.mlp_bias, config_.mlp_bias);
+  EXPECT_EQ(c.tie_word_embeddings, config_.tie_word_embeddings);
+  EXPECT_EQ(c.sliding_window, config_.sliding_window);
+  EXPECT_EQ(c.to_json(), config_.to_json());
+
+  const auto saved = unit_weights(config_, 3);
+  std::map<std::string, at::Tensor> got;
+  for (const auto& [name, t] : loaded->named_weights()) got[name] = t;
+  ASSERT_EQ(got.size(), saved.size());
+  for (const auto& [name, t] : saved) {
+    ASSERT_TRUE(got.count(name)) << name;
+    EXPECT_EQ(got[name].dtype(), t.dtype()) << name;
+    EXPECT_TRUE(at::equal(got[name].contiguous(), t.contiguous())) << name;
+  }
+  auto original = rlae::CausalLM::from_weights(config_, saved);
+  const std::vector<int32_t> ids = seq(12, 2);
+  EXPECT_TRUE(at::equal(loaded->forward_full(ids), original->forward_full(ids)));
+}
 
 TEST_F(ModelDir, UnknownArchitecture) {
   auto j = nlohmann::json::parse(read_text(dir_ + "/config.json"));

@@ -2,7 +2,8 @@
 // the loss falls, the written directory is a model CausalLM loads (with the trained
 // weights), a resumed run repeats an uninterrupted one exactly, and bad configurations fail
 // with one clear error before training. With RLAE_PRETRAIN_FIXTURE=DIR, Pretrain.FixtureForHf
-// leaves a trained model and rlae's logits for tests/parity/check_pretrained_in_hf.py.
+// leaves a trained model and rlae's logits for tests/parity/check_pretrained_in_hf.py (and
+// checks them itself).
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include "common/safetensors.h"
 #include "common/task_suite.h"
 #include "common/tokenizer.h"
-#include "learner/pretrain.h"
+#include "learner/pretrain/pretrain.h"
 
 namespace rlae {
 namespace {
@@ -257,7 +258,10 @@ TEST(PretrainSchedule, WarmupThenCosineToMinLr) {
 }
 
 // Leaves a trained model and rlae's own logits on a few prompts for the transformers check
-// (tests/parity/pretrain.cmake). Without RLAE_PRETRAIN_FIXTURE it writes into the temp dir.
+// (tests/parity/pretrain.cmake), and checks what it leaves: the loss fell, the directory loads
+// as the configured model with the final checkpoint's weights, and expected.safetensors reads
+// back as the ids and logits of the loaded model. Without RLAE_PRETRAIN_FIXTURE it writes into
+// the temp dir.
 TEST_F(Pretrain, FixtureForHf) {
   const char* env = std::getenv("RLAE_PRETRAIN_FIXTURE");
   const std::string dir = env ? env : root_ + "/fixture";
@@ -267,9 +271,27 @@ TEST_F(Pretrain, FixtureForHf) {
   c.num_kv_heads = 1;  // grouped-query attention in the written model
   c.tie_embeddings = false;
   c.steps = 20;
-  pretrain(c);
+  const PretrainResult r = pretrain(c);
+  ASSERT_EQ(r.losses.size(), 20u);
+  EXPECT_LT(mean(r.losses, 15, 5), mean(r.losses, 0, 5)) << "first " << r.losses.front() << " last " << r.losses.back();
+
   const Tokenizer tok = Tokenizer::from_file(dir + "/tokenizer.json");
   auto lm = CausalLM::load(dir);
+  EXPECT_EQ(lm->config().num_kv_heads, 1);
+  EXPECT_EQ(lm->config().num_heads, 2);
+  EXPECT_FALSE(lm->config().tie_word_embeddings);
+  EXPECT_EQ(lm->config().vocab_size, tok.vocab_size());
+  const auto ck = load_safetensors(dir + "/checkpoints/step-00000020/weights.safetensors");
+  const auto weights = lm->named_weights();
+  EXPECT_EQ(weights.size(), ck.size());
+  bool has_head = false;
+  for (const auto& [name, t] : weights) {
+    has_head |= name == "lm_head.weight";
+    ASSERT_TRUE(ck.count(name)) << name;
+    EXPECT_TRUE(at::equal(t.contiguous(), ck.at(name))) << name;
+  }
+  EXPECT_TRUE(has_head) << "untied embeddings: lm_head.weight is written";
+
   const auto problems = load_dataset(root_ + "/dev.jsonl");
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (int i = 0; i < 3; ++i) {
@@ -282,6 +304,19 @@ TEST_F(Pretrain, FixtureForHf) {
     write_file_atomic(dir + "/text." + std::to_string(i) + ".txt", format_prompt(p.question) + format_target(p.answer));
   }
   save_safetensors(dir + "/expected.safetensors", out);
+
+  const auto back = load_safetensors(dir + "/expected.safetensors");
+  ASSERT_EQ(back.size(), out.size());
+  for (const auto& [name, t] : out) {
+    ASSERT_TRUE(back.count(name)) << name;
+    EXPECT_TRUE(at::equal(back.at(name), t)) << name;
+  }
+  for (int i = 0; i < 3; ++i) {
+    const at::Tensor logits = back.at("logits." + std::to_string(i));
+    EXPECT_EQ(logits.size(0), back.at("ids." + std::to_string(i)).size(0));
+    EXPECT_EQ(logits.size(1), tok.vocab_size());
+    EXPECT_TRUE(at::isfinite(logits).all().item<bool>());
+  }
 }
 
 }  // namespace

@@ -132,8 +132,9 @@ TEST_F(ReplayShard, CorruptOrForeignFilesAreClearErrors) {
 }
 
 // Writes a shard and the same values as JSON for tests/py/check_replay_shard.py
-// (ctest runs both; see tests/CMakeLists.txt). Without RLAE_REPLAY_FIXTURE it
-// only checks that the JSON export is complete.
+// (ctest runs both; see tests/CMakeLists.txt), and checks both files here: the shard
+// reads back as the batch, the JSON holds every field with every value. Without
+// RLAE_REPLAY_FIXTURE it writes into the temporary directory.
 TEST_F(ReplayShard, FixtureForH5py) {
   const char* env = std::getenv("RLAE_REPLAY_FIXTURE");
   const std::string prefix = env ? env : dir + "/fixture";
@@ -156,7 +157,25 @@ TEST_F(ReplayShard, FixtureForH5py) {
   j["attrs"] = {{"schema_version", kReplaySchemaVersion}, {"config_hash", "0123abcd"},
                 {"run_id", "fixture-run"}, {"algo", "mappo"}, {"iteration", 3}};
   write_file_atomic(prefix + ".json", j.dump());
-  EXPECT_EQ(j["steps"].size(), 11u);
+
+  ShardInfo info;
+  expect_same(b, read_replay_shard(prefix + ".h5", &info));
+  EXPECT_EQ(info.config_hash, "0123abcd");
+  EXPECT_EQ(info.run_id, "fixture-run");
+  EXPECT_EQ(info.algo, "mappo");
+  EXPECT_EQ(info.iteration, 3);
+  EXPECT_EQ(info.schema_version, kReplaySchemaVersion);
+  const nlohmann::json back = nlohmann::json::parse(read_file(prefix + ".json"));
+  EXPECT_EQ(back, j);
+  ASSERT_EQ(back["steps"].size(), 11u);
+  for (const auto& [name, field] : back["steps"].items()) {
+    int64_t numel = 1;
+    for (const auto& d : field["shape"]) numel *= d.get<int64_t>();
+    EXPECT_EQ(field["shape"].at(0).get<int64_t>(), 37) << name;
+    EXPECT_EQ(static_cast<int64_t>(field["values"].size()), numel) << name;
+  }
+  EXPECT_EQ(back["episodes"]["text"].size(), 5u);
+  EXPECT_EQ(back["episodes"]["text"][0].get<std::string>(), b.text[0]);  // UTF-8 kept
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
-// Pretraining a tiny member LLM from scratch on the CPU (`rlae pretrain`).
+// Pretraining a tiny member LLM from scratch on the CPU (`rlae pretrain`). Library
+// rlae_pretrain (this folder), beside the RL learner and independent of it: sampler.h (examples
+// and the data mix), batch.h (padding, packing, the loss), evaluation.h, checkpoint.h,
+// progress.h, setup.h (checks, model shape, AdamW from common/adam.h), pretrain.cpp (the loop).
 //
 // Examples: every problem of the training files becomes
 //     tokenizer.encode(format_prompt(question), add_special_tokens=true)   (as generate() does)
@@ -18,9 +21,9 @@
 // (rows of max-seq-len tokens holding whole examples, each attending only to itself with its
 // own positions, so packing changes speed, not what is computed).
 //
-// Optimization: AdamW (decoupled weight decay on matrices and embeddings, none on norms and
-// biases), linear warm-up to lr over warmup-steps, then cosine decay to min-lr at the last
-// step; global grad-norm clipping. With max-minutes and no steps, the number of steps is
+// Optimization: AdamW (common/adam.h; decoupled weight decay on matrices and embeddings, none
+// on norms and biases), linear warm-up to lr over warmup-steps, then cosine decay to min-lr at
+// the last step; global grad-norm clipping. With max-minutes and no steps, the number of steps is
 // fixed after a short calibration (the first 10 steps and the first evaluation are timed) so
 // that training and evaluations fit in the budget; it is stored in checkpoints, so a resumed
 // run keeps the same schedule.
