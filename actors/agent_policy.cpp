@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "common/check.h"
+#include "common/rng.h"
 
 namespace rlae {
 
@@ -22,9 +23,9 @@ AgentSet AgentSet::create(AgentAlgo algo, int64_t K, int64_t D, int64_t hidden, 
   s.num_members = K;
   s.obs_width = D;
   if (algo == AgentAlgo::mappo) {
-    for (int64_t i = 0; i < K; ++i) s.nets.emplace_back(D, 1, hidden, seed * 7919 + static_cast<uint64_t>(i));
+    for (int64_t i = 0; i < K; ++i) s.nets.emplace_back(D, 1, hidden, derive_seed(seed, "agents.init", {static_cast<uint64_t>(i)}));
   } else {
-    s.nets.emplace_back(K * D, K, hidden, seed * 7919);
+    s.nets.emplace_back(K * D, K, hidden, derive_seed(seed, "agents.init.joint"));
   }
   return s;
 }
@@ -57,7 +58,7 @@ at::Tensor AgentPolicy::local(int m, const MemberObs&, const DecisionContext& ct
   const at::Tensor obs = ctx.observations[m];                                      // [rows, D]
   const at::Tensor alpha = agents_.nets[static_cast<size_t>(m)].concentration(obs).squeeze(1);  // [rows]
   if (!sample_) return at::stack({alpha, at::zeros_like(alpha)}, 1);
-  if (!gen_) gen_ = std::make_unique<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed_ * 1000003ULL + m));
+  if (!gen_) gen_ = std::make_unique<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "agents.sample", {static_cast<uint64_t>(m)})));
   const at::Tensor g = sample_gamma(alpha, *gen_);
   return at::stack({g, gamma_log_prob(alpha, g)}, 1);
 }
@@ -78,7 +79,7 @@ at::Tensor AgentPolicy::combine(const at::Tensor& feats, const DecisionContext& 
                agents_.nets[0].in_dim(), " (a checkpoint from different members?)");
     const at::Tensor alpha = agents_.nets[0].concentration(share);  // [rows, K]
     if (sample_) {
-      if (!gen_) gen_ = std::make_unique<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed_ * 1000003ULL + 999));
+      if (!gen_) gen_ = std::make_unique<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "agents.sample.joint")));
       g = sample_gamma(alpha, *gen_);
       logp = gamma_log_prob(alpha, g).sum(1, /*keepdim=*/true);  // [rows, 1]
     } else {

@@ -9,6 +9,8 @@
 #include <deque>
 
 #include "common/check.h"
+#include "common/rng.h"
+#include "kernels/mixture.h"
 
 namespace rlae {
 namespace {
@@ -41,7 +43,7 @@ std::vector<Generation> generate(CausalLM& model, const Tokenizer& tokenizer,
   std::vector<at::Generator> gens;
   if (options.temperature > 0) {
     for (size_t i = 0; i < prompts.size(); ++i) {
-      gens.push_back(at::make_generator<at::CPUGeneratorImpl>(options.seed * 1000003ULL + i));
+      gens.push_back(at::make_generator<at::CPUGeneratorImpl>(derive_seed(options.seed, "generate.sample", {i})));
     }
   }
   auto is_eos = [&](int32_t id) {
@@ -51,10 +53,7 @@ std::vector<Generation> generate(CausalLM& model, const Tokenizer& tokenizer,
   auto choose = [&](const at::Tensor& logits, const std::vector<size_t>& which) {
     std::vector<int32_t> ids(which.size());
     if (options.temperature == 0) {
-      const at::Tensor best = std::get<0>(logits.max(1, /*keepdim=*/true));
-      const at::Tensor ids_t = at::arange(logits.size(1), at::kLong).unsqueeze(0);
-      const at::Tensor tok =
-          at::where(logits.eq(best), ids_t, at::full({}, logits.size(1), at::kLong)).amin(1).to(at::kInt).contiguous();
+      const at::Tensor tok = kernels::argmax_smallest_id(logits).to(at::kCPU).to(at::kInt).contiguous();
       std::copy(tok.data_ptr<int32_t>(), tok.data_ptr<int32_t>() + which.size(), ids.begin());
     } else {
       const at::Tensor probs = at::softmax(logits.to(at::kDouble) / options.temperature, 1);

@@ -5,30 +5,22 @@
 #include <unordered_set>
 
 #include "common/check.h"
+#include "common/rng.h"
 
 namespace rlae {
 namespace {
 
-// splitmix64: tiny, seedable, identical everywhere.
-class Rng {
+// The suite's draws: rlae's SplitMix64 (common/rng.h) with a range and a pick.
+class Rng : public SplitMix64 {
  public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  using SplitMix64::SplitMix64;
   // Uniform in [lo, hi].
   int64_t range(int64_t lo, int64_t hi) {
     RLAE_ASSERT(lo <= hi, "empty range [", lo, ", ", hi, "]");
-    return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
+    return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1)));
   }
   template <typename T>
-  const T& pick(const std::vector<T>& v) { return v[next() % v.size()]; }
-
- private:
-  uint64_t s_;
+  const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
 };
 
 const std::vector<std::string> kNames = {
@@ -232,10 +224,9 @@ Suite make_task_suite(const SuiteOptions& options) {
   }
   Suite suite;
   for (const Family* fam : chosen) {
-    // One stream per family, so adding a family does not change the others.
-    uint64_t h = 1469598103934665603ULL;
-    for (char ch : fam->name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-    Rng rng(options.seed * 0x9E3779B97F4A7C15ULL ^ h);
+    // One stream per family, so adding a family does not change the others. (Not derive_seed:
+    // this mix made every published suite, and a new one would change them all.)
+    Rng rng(options.seed * kGoldenGamma ^ fnv1a(fam->name));
     std::unordered_set<std::string> seen;
     int64_t index[3] = {0, 0, 0};  // per split, for ids
     const int64_t need = int64_t{options.test_per_family} + options.dev_per_family + options.train_per_family;
@@ -271,8 +262,8 @@ Suite make_task_suite(const SuiteOptions& options) {
   }
   // Interleave families so that any prefix of a split covers all of them.
   for (auto* split : {&suite.train, &suite.dev, &suite.test}) {
-    Rng shuffle(options.seed + 17);
-    for (size_t i = split->size(); i > 1; --i) std::swap((*split)[i - 1], (*split)[shuffle.next() % i]);
+    Rng shuffle(options.seed + 17);  // the interleaving stream (seed + 17 made the published suites)
+    for (size_t i = split->size(); i > 1; --i) std::swap((*split)[i - 1], (*split)[shuffle.below(i)]);
   }
   return suite;
 }

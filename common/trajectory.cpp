@@ -53,4 +53,48 @@ void TrajectoryBatch::validate() const {
   }
 }
 
+TrajectoryBatch concat_trajectories(const std::vector<TrajectoryBatch>& batches) {
+  RLAE_CHECK(!batches.empty(), "concat_trajectories: no batches");
+  if (batches.size() == 1) return batches.front();
+  TrajectoryBatch out;
+  auto cat = [&](at::Tensor TrajectoryBatch::*field) {
+    std::vector<at::Tensor> parts;
+    for (const auto& b : batches) parts.push_back(b.*field);
+    return at::cat(parts);
+  };
+  out.obs = cat(&TrajectoryBatch::obs);
+  out.share_obs = cat(&TrajectoryBatch::share_obs);
+  out.actions = cat(&TrajectoryBatch::actions);
+  out.logprobs = cat(&TrajectoryBatch::logprobs);
+  out.weights = cat(&TrajectoryBatch::weights);
+  out.rewards = cat(&TrajectoryBatch::rewards);
+  out.dones = cat(&TrajectoryBatch::dones);
+  out.values = cat(&TrajectoryBatch::values);
+  out.policy_version = cat(&TrajectoryBatch::policy_version);
+  out.span_index = cat(&TrajectoryBatch::span_index);
+  std::vector<at::Tensor> episodes;
+  int64_t offset = 0;
+  out.info = batches.front().info;
+  out.info.tokens = 0;
+  out.info.seconds = out.info.forward_seconds = out.info.exchange_seconds = out.info.decide_seconds =
+      out.info.wait_params_seconds = 0;
+  for (const auto& b : batches) {
+    episodes.push_back(b.episode + offset);
+    offset += b.num_episodes();
+    out.prompt_id.insert(out.prompt_id.end(), b.prompt_id.begin(), b.prompt_id.end());
+    out.task.insert(out.task.end(), b.task.begin(), b.task.end());
+    out.text.insert(out.text.end(), b.text.begin(), b.text.end());
+    out.correct.insert(out.correct.end(), b.correct.begin(), b.correct.end());
+    out.info.tokens += b.info.tokens;
+    out.info.seconds += b.info.seconds;
+    out.info.forward_seconds += b.info.forward_seconds;
+    out.info.exchange_seconds += b.info.exchange_seconds;
+    out.info.decide_seconds += b.info.decide_seconds;
+    out.info.wait_params_seconds += b.info.wait_params_seconds;
+  }
+  out.episode = at::cat(episodes);
+  out.validate();
+  return out;
+}
+
 }  // namespace rlae

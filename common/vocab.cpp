@@ -11,18 +11,13 @@
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/rng.h"
 
 namespace rlae {
 namespace {
 
 constexpr uint32_t kFormatVersion = 1;
 constexpr char kMagic[8] = {'R', 'L', 'A', 'E', 'V', 'O', 'C', 'B'};
-
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ULL) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
 
 // Union keys: text tokens by their bytes; specials in a namespace of their own.
 std::string special_key(const std::string& content) { return std::string("\x01special\x01", 9) + content; }
@@ -263,17 +258,13 @@ UnionVocab UnionVocab::build(const std::vector<VocabMember>& members) {
 }
 
 std::string UnionVocab::cache_key(const std::vector<VocabMember>& members) {
-  uint64_t h = fnv1a(&kFormatVersion, sizeof(kFormatVersion));
+  uint64_t h = fnv1a_bytes(&kFormatVersion, sizeof(kFormatVersion));
   for (const VocabMember& m : members) {
-    const std::string contents = read_file(m.tokenizer.source());
-    h = fnv1a(contents.data(), contents.size(), h);
-    h = fnv1a(m.eos_ids.data(), m.eos_ids.size() * sizeof(int32_t), h);
-    const char sep = '|';
-    h = fnv1a(&sep, 1, h);
+    h = fnv1a(read_file(m.tokenizer.source()), h);
+    h = fnv1a_bytes(m.eos_ids.data(), m.eos_ids.size() * sizeof(int32_t), h);
+    h = fnv1a("|", h);
   }
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return hex64(h);
 }
 
 UnionVocab UnionVocab::load_or_build(const std::vector<VocabMember>& members, const std::string& cache_dir) {

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "common/check.h"
@@ -100,14 +101,20 @@ std::vector<uint8_t> encode_trajectory(uint32_t sender, uint64_t policy_version,
   w.add_strings("text", b.text);
   w.add_tensor("correct", WireDType::u8, {static_cast<int64_t>(b.correct.size())}, b.correct.data(),
                b.correct.size());
+  const RolloutInfo& r = b.info;
+  const double info[RolloutInfo::kFields] = {static_cast<double>(r.iteration), static_cast<double>(r.group),
+                                             static_cast<double>(r.tokens), r.seconds, r.forward_seconds,
+                                             r.exchange_seconds, r.decide_seconds, r.wait_params_seconds};
+  w.add_tensor("rollout", WireDType::f64, {RolloutInfo::kFields}, info, sizeof(info));
   return w.finish(MsgType::trajectory, sender, policy_version);
 }
 
 TrajectoryBatch decode_trajectory(const Message& m) {
   RLAE_CHECK(m.header.type == MsgType::trajectory, "wire: expected a trajectory message, got ",
              msg_type_name(m.header.type));
-  const size_t expected = std::size(kTrajTensors) + 4;
-  RLAE_CHECK(m.items.size() == expected, "wire: a trajectory has ", expected, " items, this one ", m.items.size());
+  const size_t expected = std::size(kTrajTensors) + 4;  // + "rollout" (optional)
+  RLAE_CHECK(m.items.size() == expected || m.items.size() == expected + 1, "wire: a trajectory has ", expected,
+             " or ", expected + 1, " items, this one ", m.items.size());
   TrajectoryBatch b;
   at::Tensor* fields[] = {&b.obs,   &b.share_obs,      &b.actions, &b.logprobs, &b.weights,   &b.rewards,
                           &b.dones, &b.values, &b.policy_version, &b.episode, &b.span_index};
@@ -118,6 +125,16 @@ TrajectoryBatch decode_trajectory(const Message& m) {
   const Item& correct = m.tensor("correct");
   RLAE_CHECK(correct.dtype == WireDType::u8 && correct.shape.size() == 1, "wire: trajectory 'correct' must be u8 [E]");
   b.correct.assign(correct.data, correct.data + correct.nbytes);
+  if (const Item* info = m.find("rollout")) {
+    RLAE_CHECK(info->kind == Item::Kind::tensor && info->dtype == WireDType::f64 && info->shape.size() == 1 &&
+                   info->shape[0] == RolloutInfo::kFields,
+               "wire: trajectory 'rollout' must be f64 [", RolloutInfo::kFields, "]");
+    double v[RolloutInfo::kFields];
+    std::memcpy(v, info->data, sizeof(v));
+    for (double x : v) RLAE_CHECK(std::isfinite(x), "wire: trajectory 'rollout' holds a non-finite value");
+    b.info = {static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), v[3], v[4], v[5],
+              v[6], v[7]};
+  }
   try {
     b.validate();
   } catch (const Error& e) {

@@ -31,4 +31,30 @@ MixResult mix_dense_argmax_cpu(const at::Tensor& probs, const at::Tensor& weight
 MixResult mix_sparse_argmax(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights);
 MixResult mix_sparse_argmax_cpu(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights);
 
+// Temperature sampling from the same merged values (the argmax's sibling; same
+// inputs, plus temperature T > 0 and uniforms [B] float64 in [0, 1) on the
+// inputs' device). Over the candidates in a fixed order, with s the merged value
+// and best its maximum (in float64):
+//   w = s > 0 ? exp(log(s / best) / T) : 0,   token = the first candidate whose
+//   running sum of w exceeds u * sum(w);      best <= 0: the argmax.
+// Sparse: candidates in (member, rank) order of first appearance. Dense: ids in
+// order, summed in kSampleChunks contiguous chunks of ceil(V / kSampleChunks)
+// (chunk sums added in order), so the CUDA kernel (one thread per chunk) and the
+// CPU reference add the same numbers in the same order; the two can differ only
+// where exp/log round differently (last bit), i.e. when u falls within ~1e-16
+// of a boundary. prob: the merged value of the token drawn.
+constexpr int64_t kSampleChunks = 256;
+MixResult mix_dense_sample(const at::Tensor& probs, const at::Tensor& weights, double temperature,
+                           const at::Tensor& uniforms);
+MixResult mix_dense_sample_cpu(const at::Tensor& probs, const at::Tensor& weights, double temperature,
+                               const at::Tensor& uniforms);
+MixResult mix_sparse_sample(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights,
+                            double temperature, const at::Tensor& uniforms);
+MixResult mix_sparse_sample_cpu(const at::Tensor& ids, const at::Tensor& probs, const at::Tensor& weights,
+                                double temperature, const at::Tensor& uniforms);
+
+// The project's one tie-break: argmax over the last dimension of x [rows, V]
+// (any dtype, any device), the smallest index among equal maxima -> [rows] int64.
+at::Tensor argmax_smallest_id(const at::Tensor& x);
+
 }  // namespace rlae::kernels

@@ -16,6 +16,7 @@
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/options.h"
+#include "common/rng.h"
 #include "launch/bench.h"
 #include "launch/commands.h"
 #include "rlae_build_info.h"
@@ -31,16 +32,11 @@ std::string shell_quote(const std::string& s) {
 
 // The prompt ids bench_hf.py draws too (splitmix64 from seed 1234).
 std::vector<std::vector<int32_t>> prompt_ids(int64_t batch, int64_t length, int64_t vocab) {
-  uint64_t state = 1234;
+  SplitMix64 rng(1234);
   std::vector<std::vector<int32_t>> out(batch);
   for (auto& row : out) {
-    for (int64_t i = 0; i < length; ++i) {
-      uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      z ^= z >> 31;
-      row.push_back(static_cast<int32_t>(3 + z % static_cast<uint64_t>(vocab - 3)));
-    }
+    for (int64_t i = 0; i < length; ++i)
+      row.push_back(static_cast<int32_t>(3 + rng.below(static_cast<uint64_t>(vocab - 3))));
   }
   return out;
 }

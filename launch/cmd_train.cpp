@@ -15,7 +15,7 @@
 #include "launch/train_options.h"
 #include "common/mpi_env.h"
 #include "learner/trainer.h"
-#include "learner/trainer_dist.h"
+#include "launch/train_roles.h"
 
 namespace rlae::cli {
 

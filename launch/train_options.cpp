@@ -18,7 +18,9 @@ po::options_description train_options() {
       ("algo", opt<std::string>("NAME", "mappo"), "mappo (one agent per member) | ppo (one agent)")
       ("seed", opt<long long>("S", 0), "random seed")
       ("iterations", opt<int>("N", 100), "training iterations (one PPO update each)")
-      ("batch", opt<int>("B", 16), "prompts decoded per iteration")
+      ("batch", opt<int>("B", 16), "prompts decoded per iteration and actor group")
+      ("groups", opt<int>("G", 1), "in-process: actor groups, decoded one after another (a distributed run's "
+                                     "prompts and seeds); under mpirun the ranks set it")
       ("slots", opt<int>("N", 16), "sequences decoded at once per member")
       ("checkpoint-every", opt<int>("N", 10), "iterations between checkpoints")
       ("replay", opt<bool>("BOOL", true), "write every batch to an HDF5 replay shard")
@@ -29,7 +31,8 @@ po::options_description train_options() {
       ("interface", opt<std::string>("ADDR|NIC|*", "127.0.0.1"), "where the learner binds its ZeroMQ sockets")
       ("heartbeat-ms", opt<int>("MS", 1000), "heartbeat interval between actors and learner")
       ("dead-after-ms", opt<int>("MS", 15000), "a rank silent this long is lost: the job ends")
-      ("max-policy-lag", opt<int>("N", 1), "actors wait when the learner is more than N versions ahead");
+      ("max-policy-lag", opt<int>("N", 1), "actors decode iteration i with parameters of version >= i - N "
+                                            "(0: every batch acts with the newest policy, exactly as in-process)");
   po::options_description decode("Decoding");
   decode.add_options()
       ("span", opt<int>("L", 4), "tokens per weight decision")
@@ -67,6 +70,7 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   cfg.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
   cfg.iterations = vm["iterations"].as<int>();
   cfg.prompts_per_iteration = vm["batch"].as<int>();
+  cfg.groups = vm["groups"].as<int>();
   cfg.slots = vm["slots"].as<int>();
   cfg.checkpoint_every = vm["checkpoint-every"].as<int>();
   cfg.write_replay = vm["replay"].as<bool>();

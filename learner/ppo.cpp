@@ -7,6 +7,7 @@
 
 #include "common/adam.h"
 #include "common/check.h"
+#include "common/rng.h"
 #include "learner/gae.h"
 
 namespace rlae {
@@ -27,7 +28,7 @@ PpoLearner::PpoLearner(AgentSet agents, const PpoConfig& config)
   RLAE_CHECK(config.gamma >= 0 && config.gamma <= 1 && config.gae_lambda >= 0 && config.gae_lambda <= 1,
              "ppo: gamma and gae-lambda must lie in [0, 1]");
   const int64_t share = agents_.num_members * agents_.obs_width;
-  critic_ = AgentNet(share, 1, config.critic_hidden, config.seed * 31 + 17);
+  critic_ = AgentNet(share, 1, config.critic_hidden, derive_seed(config.seed, "critic.init"));
   std::vector<at::Tensor> params;
   for (auto& net : agents_.nets) {
     net.set_requires_grad(true);
@@ -100,6 +101,7 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
   for (int64_t a = 0; a < agents_.num_agents(); ++a) agents_.nets[static_cast<size_t>(a)].observe(batch.obs.select(1, a));
   critic_.observe(batch.share_obs);
   const at::Tensor v = values(batch.share_obs);  // [N]
+  st.values = v;
   const at::Tensor vb = at::cat({v, at::zeros({1})}).unsqueeze(1);
   const GaeResult gae = compute_gae(batch.rewards.unsqueeze(1), vb, batch.dones.to(at::kFloat).unsqueeze(1),
                                     config_.gamma, config_.gae_lambda);
@@ -108,7 +110,7 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
   if (N > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
   st.mean_return = ret.mean().item<double>();
 
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config_.seed * 1000003ULL + updates_++);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(config_.seed, "ppo.minibatches", {updates_++}));
   const int64_t mb = std::max<int64_t>(1, (N + config_.minibatches - 1) / config_.minibatches);
   double sum_pi = 0, sum_v = 0, sum_ent = 0, sum_kl = 0, sum_clip = 0, sum_norm = 0;
   int64_t count = 0;

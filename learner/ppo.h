@@ -39,6 +39,7 @@ struct PpoStats {
   double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0, grad_norm = 0;
   double mean_return = 0;
   int64_t steps = 0, minibatch_updates = 0;
+  at::Tensor values;  // [N] the critic values the update used (after taking in the batch's input statistics)
 };
 
 class PpoLearner {

@@ -1,10 +1,18 @@
-// RLAE training on one node: the K members decode in this process (one thread
-// each, in-process group, the same loop the distributed actors run), the agents
-// sample weights every span, the terminal reward is the answer check, and the
-// learner runs PPO / MAPPO after every batch. Writes, under the run directory:
+// RLAE training: one training iteration shared by every run.
+//
+//   iteration i:  for each actor group g:  rollout(i, g)    (actors/rollout.h)
+//                 learner step over the G batches           (learner/learner_step.h)
+//
+// train_inprocess() is the single-process case: the K members decode on K
+// threads of this process and the G groups (default 1) decode one after
+// another. Under mpirun the same rollouts run on G groups of K actor ranks and
+// the same learner step on rank 0 (launch/ dispatches the roles; the actor loop
+// is actors/actor_loop.h, the learner loop learner/learner_loop.h). With the
+// same seed, and policy lag 0, both write the same checkpoints and metrics.
+// Writes, under the run directory:
 //   config.ini                 the fully resolved configuration
-//   metrics.jsonl              one line per iteration
-//   replay/shard-NNNNNN.h5     every trajectory batch (learner/replay.h schema)
+//   metrics.jsonl              one line per iteration (with where the time went)
+//   replay/shard-NNNNNN.h5     every iteration's batch (learner/replay.h schema)
 //   checkpoints/ckpt-NNNNNN.safetensors + checkpoints/latest
 #pragma once
 
@@ -13,11 +21,15 @@
 #include <string>
 #include <vector>
 
+#include "actors/actor_loop.h"
+#include "actors/agent_checkpoint.h"
 #include "actors/agent_policy.h"
 #include "actors/ensemble.h"
 #include "actors/model.h"
+#include "actors/rollout.h"
 #include "common/answer.h"
 #include "common/dataset.h"
+#include "common/rng.h"
 #include "learner/ppo.h"
 
 namespace rlae {
@@ -30,7 +42,8 @@ struct TrainConfig {
   AgentAlgo algo = AgentAlgo::mappo;
   uint64_t seed = 0;
   int iterations = 100;
-  int prompts_per_iteration = 16;
+  int prompts_per_iteration = 16;    // per group
+  int groups = 1;                    // actor groups (in-process: decoded one after another)
   EnsembleOptions ensemble;          // span, max_new_tokens, mix, top_k
   int64_t slots = 16;                // KV-cache slots per member
   ModelOptions model;
@@ -41,6 +54,24 @@ struct TrainConfig {
   bool write_replay = true;
   AnswerMode answer_mode = AnswerMode::numeric;
   std::string config_hash;           // of the resolved configuration
+
+  RolloutSettings rollout() const { return {seed, prompts_per_iteration, answer_mode}; }
+  ActorConfig actor() const {
+    return {members, train_data, families, out, algo, seed, iterations, slots, agent_hidden, model, ensemble, rollout()};
+  }
+};
+
+// Where an iteration's wall time went (seconds). Rollout parts are summed over
+// the iteration's groups (the recording member of each).
+struct TimeBreakdown {
+  double forward = 0;      // member forwards (prefill, steps, appends)
+  double exchange = 0;     // per-step collectives inside the group
+  double decide = 0;       // agent decisions
+  double wait_params = 0;  // actors waiting for the learner's parameters
+  double update = 0;       // the PPO / MAPPO update
+  double replay = 0;       // writing the replay shard
+  double checkpoint = 0;   // writing a checkpoint
+  double rollout = 0;      // the rollouts' wall time (forward + exchange + decide + the rest of decoding)
 };
 
 struct IterationMetrics {
@@ -48,7 +79,8 @@ struct IterationMetrics {
   double mean_reward = 0, accuracy = 0, entropy = 0, approx_kl = 0, clip_fraction = 0, value_loss = 0,
          policy_loss = 0, episodes_per_s = 0, tokens_per_s = 0, seconds = 0;
   int64_t policy_lag = 0;
-  std::string to_json() const;
+  TimeBreakdown time;
+  std::string to_json() const;  // timings under "seconds", "episodes_per_s", "tokens_per_s" and "time"
 };
 
 using TrainProgress = std::function<void(const IterationMetrics&)>;
@@ -57,33 +89,15 @@ using TrainProgress = std::function<void(const IterationMetrics&)>;
 // batch, and the update's entropy, approximate KL, clip fraction and losses.
 void set_update_metrics(IterationMetrics& m, const TrajectoryBatch& batch, const PpoStats& st);
 
-// FNV-1a over `s` continuing from `h`, and a 64-bit value as 16 hex digits
-// (members' fingerprints, config hashes).
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL);
-std::string hex64(uint64_t h);
-
-// Runs (or resumes) training; returns the metrics of the last iteration run.
+// Runs (or resumes) training in this process; returns the metrics of the last iteration run.
 IterationMetrics train_inprocess(const TrainConfig& config, const TrainProgress& progress = {});
 
-// A fingerprint of the member set (hash of every member's config.json and
-// tokenizer.json, in order), stored in checkpoints.
-std::string members_fingerprint(const std::vector<std::string>& member_dirs);
-
-// The agents of a checkpoint, checked against the members they will steer:
-// rlae::Error when the checkpoint was trained for a different member set.
-AgentSet load_agents(const std::string& checkpoint, const std::vector<std::string>& member_dirs);
-
-// The agents' observation width for these members: the widest hidden size + 4.
+// Checks of the configuration that need no members: rlae::Error naming the value.
+void check_train_config(const TrainConfig& cfg);
+// The agents' observation width for these members: the widest 2 * hidden size + 4.
 int64_t observation_width(const std::vector<Member>& members);
-
-// The pieces both the single-node and the distributed trainer use.
+// The training problems of cfg (train_data, families).
 std::vector<Problem> load_training_problems(const TrainConfig& cfg);
-// The problems of one iteration for one actor group (seeded by seed, iteration, group).
-std::vector<const Problem*> sample_problems(const TrainConfig& cfg, const std::vector<Problem>& data,
-                                            int64_t iteration, int64_t group);
-// Terminal rewards from the answer check.
-std::vector<EpisodeOutcome> score_episodes(const TrainConfig& cfg, const std::vector<const Problem*>& problems,
-                                           const std::vector<EnsembleResult>& results);
 // "ckpt-000400.safetensors": a checkpoint's file name in OUT/checkpoints/.
 std::string checkpoint_name(int64_t iteration);
 // Writes OUT/checkpoints/checkpoint_name(iteration) atomically and points OUT/checkpoints/latest at it.

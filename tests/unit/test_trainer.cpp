@@ -1,6 +1,7 @@
 // Single-node RLAE training end to end on tiny random members: outputs on disk,
 // resume equals an uninterrupted run, checkpoints refuse other member sets.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -95,14 +96,10 @@ TEST_F(TrainerTest, ResumeMatchesAnUninterruptedRun) {
     const auto b = lines(part.out + "/metrics.jsonl");
     ASSERT_EQ(a.size(), 4u);
     ASSERT_EQ(b.size(), 4u);
-    auto strip_timing = [](std::string s) {
-      for (const char* key : {"\"episodes_per_s\":", "\"seconds\":", "\"tokens_per_s\":"}) {
-        const size_t p = s.find(key);
-        if (p == std::string::npos) continue;
-        const size_t e = s.find_first_of(",}", p);
-        s.erase(p, e - p);
-      }
-      return s;
+    auto strip_timing = [](const std::string& s) {
+      nlohmann::json j = nlohmann::json::parse(s);
+      for (const char* key : {"episodes_per_s", "seconds", "tokens_per_s", "time"}) j.erase(key);
+      return j.dump();
     };
     for (size_t i = 0; i < 4; ++i) EXPECT_EQ(strip_timing(a[i]), strip_timing(b[i])) << agent_algo_name(algo) << " iteration " << i + 1;
     const auto wa = load_safetensors(whole.out + "/checkpoints/ckpt-000004.safetensors");
@@ -127,31 +124,6 @@ TEST_F(TrainerTest, BadSetupsFailBeforeAnyWork) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no checkpoint"), std::string::npos) << e.what();
   }
-}
-
-}  // namespace
-}  // namespace rlae
-
-namespace rlae {
-namespace {
-
-// Members and data for the distributed training tests (tests/mpi/test_train_mpi.sh):
-// written to $RLAE_TRAIN_FIXTURE when set (ctest fixture), else only checked.
-TEST(TrainFixture, WriteMembers) {
-  const char* env = std::getenv("RLAE_TRAIN_FIXTURE");
-  const std::string dir = env ? env : ::testing::TempDir() + "rlae_train_fixture_" + std::to_string(::getpid());
-  ASSERT_EQ(std::system(("mkdir -p " + dir + "/a " + dir + "/b").c_str()), 0);
-  testing::write_member(dir + "/a", testing::byte_level_tokenizer({{"1", "2"}, {"a", "b"}}), 0, 1);
-  testing::write_member(dir + "/b", testing::metaspace_tokenizer({{"t", "h"}}), 2, 2);
-  std::vector<Problem> ps;
-  for (int i = 0; i < 40; ++i) {
-    ps.push_back({"p" + std::to_string(i), i % 2 ? "add" : "mul", "What is " + std::to_string(i) + " + 1?",
-                  std::to_string(i) + " + 1 = " + std::to_string(i + 1) + ". #### " + std::to_string(i + 1), 0});
-  }
-  write_dataset(dir + "/train.jsonl", ps);
-  EXPECT_NO_THROW(load_member(dir + "/a", {}));
-  EXPECT_NO_THROW(load_member(dir + "/b", {}));
-  if (env == nullptr) std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

@@ -1,0 +1,144 @@
+#include "actors/actor_loop.h"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "actors/actor_channel.h"
+#include "actors/decode_session.h"
+#include "actors/rollout.h"
+#include "common/check.h"
+
+namespace rlae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Everything an actor sets up before its loop.
+struct ActorSetup {
+  std::unique_ptr<ActorChannel> channel;
+  std::unique_ptr<Member> member;
+};
+
+// Set-up that can fail on one rank, then one collective so that no rank waits for a dead one.
+bool start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
+                 const ChannelEndpoints& ep, int64_t member, ActorSetup& out) {
+  const int rank = mpi.topology().rank;
+  int started = 1;
+  try {
+    out.channel = std::make_unique<ActorChannel>(ep, rank, mpi.topology().host, dist.channel);
+    ModelOptions mo = cfg.model;
+    mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.rollout.prompts_per_iteration));
+    out.member = std::make_unique<Member>(load_member(cfg.members[static_cast<size_t>(member)], mo));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rlae train: rank %d on %s: error: %s\n", rank, mpi.topology().host.c_str(), e.what());
+    started = 0;
+  }
+  RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &started, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+  return started != 0;
+}
+
+UnionVocab group_vocab(const ActorConfig& cfg) {
+  std::vector<VocabMember> vms;
+  for (const auto& d : cfg.members) {
+    const ModelConfig mc = ModelConfig::from_dir(d);
+    vms.push_back({Tokenizer::from_file(d + "/tokenizer.json"),
+                   std::vector<int32_t>(mc.eos_token_ids.begin(), mc.eos_token_ids.end())});
+  }
+  return UnionVocab::load_or_build(vms, cfg.out + "/cache");
+}
+
+// Member 0: parameters for `iteration` (within the lag bound, the newest it
+// has); returns whether the learner stopped the run. Seconds waited in `waited`.
+bool next_params(ActorChannel& channel, const DistributedConfig& dist, AgentSet& agents, int64_t& version,
+                 int64_t iteration, double& waited) {
+  const auto t0 = Clock::now();
+  try {
+    std::optional<PolicyParams> p = channel.poll_params();
+    const int64_t need = iteration - dist.max_policy_lag;
+    if ((!p || static_cast<int64_t>(p->version) < need) && version < need) {
+      p = channel.wait_for_version(static_cast<uint64_t>(need), dist.channel.dead_after_ms);
+    }
+    if (p && static_cast<int64_t>(p->version) > version) {
+      agents.load(p->tensors);
+      version = static_cast<int64_t>(p->version);
+    }
+  } catch (const ChannelShutdown& e) {
+    if (e.failure()) throw;
+    return true;
+  }
+  waited = std::chrono::duration<double>(Clock::now() - t0).count();
+  return false;
+}
+
+// The rollout loop of one actor; its group's member 0 talks to the learner.
+void actor_iterations(const ActorConfig& cfg, const DistributedConfig& dist, ActorChannel& channel,
+                      DecodeSession& session, Communicator& comm, AgentSet& agents, int64_t group) {
+  const bool lead = comm.rank() == 0;
+  const std::vector<Problem> data = load_training_problems(cfg.train_data, cfg.families);
+  int64_t version = 0;
+  if (lead) {
+    const PolicyParams p = channel.wait_for_version(0, dist.channel.dead_after_ms);
+    agents.load(p.tensors);
+    version = static_cast<int64_t>(p.version);
+  }
+  broadcast_agents(comm, agents, version);
+  double waited = 0;
+  // The learner's version when it starts is the number of iterations done (resume).
+  for (int64_t it = version; it < cfg.iterations; ++it) {
+    TrajectoryBatch batch = rollout_member(session, agents, cfg.rollout, data, version, it, group);
+    int64_t stop = 0;
+    if (lead) {
+      batch.info.wait_params_seconds = waited;
+      channel.send_trajectory(batch, static_cast<uint64_t>(version));
+      if (it + 1 < cfg.iterations) stop = next_params(channel, dist, agents, version, it + 1, waited) ? 1 : 0;
+    }
+    if (it + 1 >= cfg.iterations) break;
+    comm.broadcast(&stop, 1, DType::i64, 0);
+    if (stop) break;
+    broadcast_agents(comm, agents, version);
+  }
+}
+
+}  // namespace
+
+int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi) {
+  const int rank = mpi.topology().rank;
+  const int64_t K = static_cast<int64_t>(cfg.members.size());
+  const int64_t group = (rank - 1) / K, member = (rank - 1) % K;
+  int ok = 0;
+  RLAE_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (!ok) return 1;  // the learner reported the setup error
+  MPI_Comm group_comm = MPI_COMM_NULL;
+  RLAE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, static_cast<int>(group), static_cast<int>(member), &group_comm));
+  const ChannelEndpoints ep = exchange_endpoints(MPI_COMM_WORLD, 0, {});
+  gather_hosts(MPI_COMM_WORLD);
+  ActorSetup setup;
+  if (!start_actor(cfg, dist, mpi, ep, member, setup)) return 1;
+  ActorChannel& channel = *setup.channel;
+  try {
+    const UnionVocab vocab = group_vocab(cfg);
+    auto comm = make_mpi_communicator(group_comm);
+    DecodeSession session(*setup.member, vocab, *comm, cfg.ensemble);
+    int64_t width = session.obs_width();
+    RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
+    AgentSet agents = AgentSet::create(cfg.algo, K, width, cfg.agent_hidden, cfg.seed);
+    actor_iterations(cfg, dist, channel, session, *comm, agents, group);
+    channel.close("done");
+  } catch (const ChannelShutdown& e) {
+    std::fprintf(stderr, "rlae train: rank %d on %s: stopping: %s\n", rank, mpi.topology().host.c_str(),
+                 e.reason().c_str());
+    return e.failure() ? 1 : 0;
+  } catch (const std::exception& e) {
+    // Tell the learner (it ends the job for everyone), then fail here.
+    try {
+      channel.report_failure(e.what());
+    } catch (...) {
+    }
+    throw;
+  }
+  MPI_Comm_free(&group_comm);
+  return 0;
+}
+
+}  // namespace rlae

@@ -1,0 +1,15 @@
+// Role dispatch of a distributed rlae train: rank 0 runs the learner's loop
+// (learner/learner_loop.h), ranks 1..G*K the actors' (actors/actor_loop.h).
+#pragma once
+
+#include "actors/actor_loop.h"
+#include "learner/trainer.h"
+
+namespace rlae {
+
+// Checks the world fits 1 learner + G groups of K, then runs this rank's role;
+// returns the process exit code.
+int train_distributed(const TrainConfig& config, const DistributedConfig& dist, const MpiSession& mpi,
+                      const TrainProgress& progress = {});
+
+}  // namespace rlae

@@ -1,0 +1,133 @@
+#include "learner/learner_loop.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "learner/learner_channel.h"
+#include "learner/learner_step.h"
+
+namespace rlae {
+namespace {
+
+// Checks that need no actor, before any work starts; the verdict reaches every rank.
+bool check_setup(const TrainConfig& cfg) {
+  std::string error;
+  try {
+    check_train_config(cfg);
+    prepare_run_dirs(cfg);
+    load_training_problems(cfg);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  int ok = error.empty();
+  RLAE_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (!ok) std::fprintf(stderr, "rlae train: error: %s\n", error.c_str());
+  return ok != 0;
+}
+
+// The G batches of each iteration, as they arrive.
+class BatchQueue {
+ public:
+  explicit BatchQueue(int groups) : groups_(groups) {}
+  void add(TrajectoryBatch b, int sender, int64_t current) {
+    const RolloutInfo& i = b.info;
+    RLAE_CHECK(i.group >= 0 && i.group < groups_ && i.iteration >= current, "rank ", sender,
+               " sent a batch for iteration ", i.iteration, " of group ", i.group, " (at iteration ", current, " of ",
+               groups_, " groups)");
+    auto& slot = pending_[i.iteration];
+    RLAE_CHECK(!slot.count(i.group), "rank ", sender, " sent iteration ", i.iteration, " of group ", i.group, " twice");
+    slot.emplace(i.group, std::move(b));
+  }
+  // Iteration `it`'s batches in group order, once all are in.
+  std::optional<std::vector<TrajectoryBatch>> take(int64_t it) {
+    auto found = pending_.find(it);
+    if (found == pending_.end() || static_cast<int>(found->second.size()) < groups_) return std::nullopt;
+    std::vector<TrajectoryBatch> out;
+    for (auto& [g, b] : found->second) out.push_back(std::move(b));
+    pending_.erase(found);
+    return out;
+  }
+
+ private:
+  int groups_;
+  std::map<int64_t, std::map<int64_t, TrajectoryBatch>> pending_;
+};
+
+int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
+                       TrainLearner& learner, int groups, const TrainProgress& progress) {
+  auto fail = [&](const std::string& why) {
+    try {
+      learner.save_checkpoint();
+    } catch (const std::exception& e) {
+      RLAE_LOG(warn, "could not save a checkpoint: ", e.what());
+    }
+    channel.broadcast_shutdown(why, /*failure=*/true);
+    std::fprintf(stderr, "rlae train: %s; checkpoint saved at iteration %lld\n", why.c_str(),
+                 static_cast<long long>(learner.iteration()));
+    return 1;
+  };
+  BatchQueue queue(groups);
+  channel.publish_params(static_cast<uint64_t>(learner.version()), learner.agents().named_parameters());
+  try {
+    while (!learner.done()) {
+      const auto lost = channel.dead_actors();
+      if (!lost.empty()) return fail("lost " + describe(lost.front()));
+      auto msg = channel.recv(200);
+      if (msg) {
+        if (msg->type == wire::MsgType::failure) {
+          return fail("rank " + std::to_string(msg->sender) + " on " + msg->host + " failed: " + msg->reason);
+        }
+        queue.add(std::move(msg->batch), msg->sender, learner.iteration());
+      }
+      while (auto batches = queue.take(learner.iteration())) {
+        const IterationMetrics m = learner.step(*batches);
+        channel.publish_params(static_cast<uint64_t>(learner.version()), learner.agents().named_parameters());
+        if (progress) progress(m);
+      }
+    }
+  } catch (const std::exception& e) {
+    return fail(std::string("rank 0 (learner) failed: ") + e.what());
+  }
+  (void)dist;
+  channel.broadcast_shutdown("training finished", /*failure=*/false);
+  return 0;
+}
+
+}  // namespace
+
+int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
+                const TrainProgress& progress) {
+  const int world = mpi.topology().size;
+  const int64_t K = static_cast<int64_t>(cfg.members.size());
+  if (!check_setup(cfg)) return 1;
+  // Actors split the world into groups; the learner takes no group.
+  MPI_Comm none;
+  RLAE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none));
+  LearnerChannel channel(0, dist.channel);
+  exchange_endpoints(MPI_COMM_WORLD, 0, channel.endpoints());
+  const auto hosts = gather_hosts(MPI_COMM_WORLD);
+  for (int r = 1; r < world; ++r) channel.expect_actor(r, hosts[static_cast<size_t>(r)]);
+  // Every actor loaded its member (the failing one has printed why).
+  int actors_ok = 1;
+  RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &actors_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+  if (!actors_ok) {
+    std::fprintf(stderr, "rlae train: an actor rank failed to start (see its message); stopping\n");
+    return 1;
+  }
+  int64_t width = 0;  // the widest observation of the members (the actors' sessions know it)
+  RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
+  std::unique_ptr<TrainLearner> learner;
+  try {
+    learner = std::make_unique<TrainLearner>(cfg, K, width);
+  } catch (const std::exception& e) {
+    channel.broadcast_shutdown(e.what(), /*failure=*/true);
+    std::fprintf(stderr, "rlae train: error: %s\n", e.what());
+    return 1;
+  }
+  return learner_iterations(dist, channel, *learner, static_cast<int>((world - 1) / K), progress);
+}
+
+}  // namespace rlae
