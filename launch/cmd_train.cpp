@@ -3,6 +3,7 @@
 // rank 0 and the actors the rest (distributed rollouts, issue 6).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -38,10 +39,10 @@ int cmd_train(int argc, const char* const* argv) {
       wrote_config = true;
     }
     std::fprintf(stderr, "%s[it %lld/%d] reward %.3f  acc %.3f  entropy %.3f  kl %.4f  clip %.2f  vloss %.4f  "
-                         "%.2f ep/s  %.0f tok/s%s",
+                         "%.2f ep/s  %.0f tok/s  fwd %.0f%%%s",
                  tty ? "\r" : "", static_cast<long long>(m.iteration), cfg.iterations, m.mean_reward, m.accuracy,
                  m.entropy, m.approx_kl, m.clip_fraction, m.value_loss, m.episodes_per_s, m.tokens_per_s,
-                 tty ? "   " : "\n");
+                 100.0 * m.time.forward / std::max(m.seconds, 1e-9), tty ? "   " : "\n");
     std::fflush(stderr);
   };
   const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");

@@ -1,6 +1,7 @@
 #include "kernels/cuda/block_argmax.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/mix_sparse.cuh"
+#include "kernels/cuda/sparse_merge.cuh"
 
 namespace rlae::cuda {
 namespace {
@@ -15,27 +16,14 @@ __global__ void mix_sparse_argmax_kernel(const int32_t* __restrict__ ids,
                                          const float* __restrict__ weights, int K, int B, int k,
                                          int64_t* __restrict__ token, float* __restrict__ prob) {
   const int b = blockIdx.x;
-  auto at = [&](int m, int j) { return (static_cast<int64_t>(m) * B + b) * k + j; };
   float best = -1.f;
   int64_t best_id = INT64_MAX;
   for (int e = threadIdx.x; e < K * k; e += blockDim.x) {
     const int m = e / k, j = e % k;
-    const int32_t u = ids[at(m, j)];
-    bool seen = false;
-    for (int m2 = 0; m2 < m && !seen; ++m2)
-      for (int j2 = 0; j2 < k; ++j2)
-        if (ids[at(m2, j2)] == u) { seen = true; break; }
-    if (seen) continue;
-    float acc = 0.f;
-    for (int m2 = 0; m2 < K; ++m2) {
-      for (int j2 = 0; j2 < k; ++j2) {
-        if (ids[at(m2, j2)] == u) {
-          acc = __fadd_rn(acc, __fmul_rn(probs[at(m2, j2)], weights[b * K + m2]));
-          break;
-        }
-      }
+    float acc;
+    if (sparse_merged(ids, probs, weights, K, B, k, b, m, j, acc)) {
+      arg_better(best, best_id, acc, ids[(static_cast<int64_t>(m) * B + b) * k + j]);
     }
-    arg_better(best, best_id, acc, u);
   }
   block_argmax<kThreads>(best, best_id);
   if (threadIdx.x == 0) {

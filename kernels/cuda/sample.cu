@@ -1,6 +1,7 @@
 #include "kernels/cuda/block_argmax.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/sample.cuh"
+#include "kernels/cuda/sparse_merge.cuh"
 
 namespace rlae::cuda {
 namespace {
@@ -76,23 +77,7 @@ __global__ void mix_sparse_sample_kernel(const int32_t* __restrict__ ids, const 
   const int b = blockIdx.x * blockDim.x + threadIdx.x;
   if (b >= B) return;
   auto at = [&](int m, int j) { return (static_cast<int64_t>(m) * B + b) * k + j; };
-  auto merged = [&](int m, int j, float& s) {  // false when (m, j) repeats an earlier candidate
-    const int32_t u = ids[at(m, j)];
-    for (int m2 = 0; m2 < m; ++m2)
-      for (int j2 = 0; j2 < k; ++j2)
-        if (ids[at(m2, j2)] == u) return false;
-    float acc = 0.f;
-    for (int m2 = 0; m2 < K; ++m2) {
-      for (int j2 = 0; j2 < k; ++j2) {
-        if (ids[at(m2, j2)] == u) {
-          acc = __fadd_rn(acc, __fmul_rn(probs[at(m2, j2)], weights[b * K + m2]));
-          break;
-        }
-      }
-    }
-    s = acc;
-    return true;
-  };
+  auto merged = [&](int m, int j, float& s) { return sparse_merged(ids, probs, weights, K, B, k, b, m, j, s); };
   float best = -1.f;
   int64_t best_id = INT64_MAX;
   for (int m = 0; m < K; ++m)

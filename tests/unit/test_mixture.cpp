@@ -138,5 +138,83 @@ TEST(MixSparse, UnionOfTopKWithMissingEntries) {
   EXPECT_THROW(kernels::mix_sparse_argmax(ids, probs, at::full({2, 2}, 0.5f)), Error);
 }
 
+// Temperature sampling, checked by quadrature: with u on a regular grid of n
+// points, each token is drawn n * w_i / sum(w) times (+-1), where
+// w_i = (merged_i / max)^(1/T); at a tiny temperature the draw is the argmax.
+void expect_tempered_counts(const at::Tensor& merged_row, const std::vector<int64_t>& drawn, double T) {
+  const int64_t n = static_cast<int64_t>(drawn.size());
+  const at::Tensor m = merged_row.to(at::kDouble);
+  const double best = m.max().item<double>();
+  const at::Tensor w = at::where(m.gt(0), (m / best).pow(1.0 / T), at::zeros_like(m));
+  const at::Tensor expect = w / w.sum() * static_cast<double>(n);
+  std::vector<int64_t> count(static_cast<size_t>(m.size(0)), 0);
+  for (int64_t t : drawn) {
+    ASSERT_GE(t, 0);
+    ASSERT_LT(t, m.size(0));
+    ++count[static_cast<size_t>(t)];
+  }
+  for (int64_t v = 0; v < m.size(0); ++v) {
+    EXPECT_NEAR(static_cast<double>(count[static_cast<size_t>(v)]), expect[v].item<double>(), 1.01) << "token " << v;
+  }
+}
+
+TEST(MixSample, DenseDrawsTheTemperedMergedDistribution) {
+  at::manual_seed(5);
+  const int64_t K = 3, V = 700, n = 4000;  // V > kSampleChunks: several ids per chunk
+  at::Tensor probs = at::softmax(at::randn({K, 1, V}) * 2, 2);
+  const at::Tensor w = at::tensor({0.5f, 0.3f, 0.2f}).view({1, K});
+  const kernels::MixResult merged = kernels::mix_dense_argmax_cpu(probs, w);
+  at::Tensor mixed = at::zeros({V});
+  for (int64_t k = 0; k < K; ++k) mixed.add_(probs[k][0].mul(w[0][k]));
+  for (double T : {1.0, 0.5, 2.0}) {
+    std::vector<int64_t> drawn;
+    for (int64_t i = 0; i < n; ++i) {
+      const at::Tensor u = at::full({1}, (static_cast<double>(i) + 0.5) / n, at::kDouble);
+      drawn.push_back(kernels::mix_dense_sample_cpu(probs.expand({K, 1, V}), w, T, u).token.item<int64_t>());
+    }
+    expect_tempered_counts(mixed, drawn, T);
+  }
+  // A tiny temperature is the argmax; the merged value of the draw is reported.
+  const auto s = kernels::mix_dense_sample_cpu(probs, w, 1e-4, at::full({1}, 0.7, at::kDouble));
+  EXPECT_EQ(s.token.item<int64_t>(), merged.token.item<int64_t>());
+  EXPECT_EQ(s.prob.item<float>(), merged.prob.item<float>());
+}
+
+TEST(MixSample, SparseDrawsTheTemperedMergedCandidates) {
+  // Two members, overlapping top-3: union ids 4, 9, 2 (member 0) and 9, 7, 4 (member 1).
+  const at::Tensor ids = at::tensor({4, 9, 2, 9, 7, 4}, at::kInt).view({2, 1, 3});
+  const at::Tensor probs = at::tensor({0.5f, 0.3f, 0.2f, 0.6f, 0.3f, 0.1f}).view({2, 1, 3});
+  const at::Tensor w = at::tensor({0.25f, 0.75f}).view({1, 2});
+  at::Tensor merged = at::zeros({10});
+  merged[4] = 0.25f * 0.5f + 0.75f * 0.1f;
+  merged[9] = 0.25f * 0.3f + 0.75f * 0.6f;
+  merged[2] = 0.25f * 0.2f;
+  merged[7] = 0.75f * 0.3f;
+  const int64_t n = 2000;
+  for (double T : {1.0, 0.7}) {
+    std::vector<int64_t> drawn;
+    for (int64_t i = 0; i < n; ++i) {
+      const at::Tensor u = at::full({1}, (static_cast<double>(i) + 0.5) / n, at::kDouble);
+      drawn.push_back(kernels::mix_sparse_sample_cpu(ids, probs, w, T, u).token.item<int64_t>());
+    }
+    expect_tempered_counts(merged, drawn, T);
+  }
+  EXPECT_EQ(kernels::mix_sparse_sample_cpu(ids, probs, w, 1e-4, at::full({1}, 0.99, at::kDouble)).token.item<int64_t>(),
+            kernels::mix_sparse_argmax_cpu(ids, probs, w).token.item<int64_t>());
+}
+
+TEST(MixSample, RefusesBadTemperaturesAndUniforms) {
+  const at::Tensor probs = at::softmax(at::randn({2, 3, 5}), 2), w = at::rand({3, 2});
+  EXPECT_THROW(kernels::mix_dense_sample_cpu(probs, w, 0.0, at::full({3}, 0.5, at::kDouble)), Error);
+  EXPECT_THROW(kernels::mix_dense_sample_cpu(probs, w, 1.0, at::full({2}, 0.5, at::kDouble)), Error);
+  EXPECT_THROW(kernels::mix_dense_sample_cpu(probs, w, 1.0, at::full({3}, 0.5, at::kFloat)), Error);
+}
+
+TEST(ArgmaxSmallestId, TiesGoToTheSmallestId) {
+  const at::Tensor x = at::tensor({1.f, 3.f, 3.f, 2.f, 5.f, 5.f, 5.f, 0.f}).view({2, 4});
+  EXPECT_TRUE(at::equal(kernels::argmax_smallest_id(x), at::tensor({1, 0}, at::kLong)));
+  EXPECT_TRUE(at::equal(kernels::argmax_smallest_id(x.to(at::kLong)), at::tensor({1, 0}, at::kLong)));
+}
+
 }  // namespace
 }  // namespace rlae
