@@ -16,7 +16,7 @@
 #include "common/options.h"
 #include "launch/commands.h"
 #include "launch/model_options.h"
-#include "learner/trainer.h"
+#include "actors/agent_checkpoint.h"
 
 namespace rlae::cli {
 namespace {

@@ -20,6 +20,42 @@
 
 namespace rlae::cli {
 
+namespace {
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? -1 : std::atoi(v);
+}
+
+// How this process was started, from the variables each launcher documents:
+// Open MPI (OMPI_COMM_WORLD_SIZE), PMI-1/2 (PMI_SIZE), PMIx (PMIX_RANK; the
+// size comes from MPI itself), Slurm's srun (SLURM_STEP_NUM_TASKS).
+struct Launcher {
+  bool mpi = false;
+  int tasks = 0;  // what the launcher says it started (0: it does not say)
+  std::string name;
+};
+Launcher detect_launcher() {
+  Launcher l;
+  if (env_int("OMPI_COMM_WORLD_SIZE") > 1) return {true, env_int("OMPI_COMM_WORLD_SIZE"), "mpirun"};
+  if (env_int("PMI_SIZE") > 1) return {true, env_int("PMI_SIZE"), "the PMI launcher"};
+  const int slurm = env_int("SLURM_STEP_NUM_TASKS");
+  if (std::getenv("PMIX_RANK") != nullptr) return {true, slurm > 1 ? slurm : 0, "the PMIx launcher"};
+  if (slurm > 1) return {true, slurm, "srun"};  // MPI must see the same world, else each task would train alone
+  return l;
+}
+
+int run_inprocess(const TrainConfig& cfg, const std::string& resolved, const TrainProgress& show, bool tty) {
+  train_inprocess(cfg, show);
+  if (tty) std::fprintf(stderr, "\n");
+  write_file_atomic(cfg.out + "/config.ini", resolved);
+  std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),
+              cfg.out.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
 int cmd_train(int argc, const char* const* argv) {
   const po::options_description desc = train_options();
   const CommandSpec spec{"train", "train an RLAE ensemble policy",
@@ -45,12 +81,15 @@ int cmd_train(int argc, const char* const* argv) {
                  100.0 * m.time.forward / std::max(m.seconds, 1e-9), tty ? "   " : "\n");
     std::fflush(stderr);
   };
-  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
-  if (world == nullptr) world = std::getenv("PMI_SIZE");
-  if (world != nullptr && std::atoi(world) > 1) {
+  const Launcher launcher = detect_launcher();
+  if (launcher.mpi) {
     int mpi_argc = 0;
     char** mpi_argv = nullptr;
     MpiSession mpi(&mpi_argc, &mpi_argv);
+    RLAE_CHECK(launcher.tasks <= 1 || mpi.topology().size == launcher.tasks, launcher.name, " started ",
+               launcher.tasks, " tasks but MPI sees a world of ", mpi.topology().size,
+               ": each would train alone (under srun use --mpi=pmix, or launch with mpirun)");
+    if (mpi.topology().size <= 1) return run_inprocess(cfg, resolved, show, tty);
     DistributedConfig dist;
     dist.channel.interface = vm["interface"].as<std::string>();
     dist.channel.heartbeat_ms = vm["heartbeat-ms"].as<int>();
@@ -65,12 +104,7 @@ int cmd_train(int argc, const char* const* argv) {
     }
     return rc;
   }
-  train_inprocess(cfg, show);
-  if (tty) std::fprintf(stderr, "\n");
-  if (!wrote_config) write_file_atomic(cfg.out + "/config.ini", resolved);
-  std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),
-              cfg.out.c_str());
-  return kExitOk;
+  return run_inprocess(cfg, resolved, show, tty);
 }
 
 }  // namespace rlae::cli

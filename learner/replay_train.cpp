@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/fs.h"
+#include "learner/learner_step.h"
 #include "learner/replay.h"
 
 namespace rlae {
@@ -37,7 +38,7 @@ ReplayTrainResult replay_train(const TrainConfig& cfg, const std::vector<std::st
   RLAE_CHECK(!cfg.members.empty(), "replay train: the members the agents are for are needed (--members)");
   // Everything checkable first: the members' fingerprint, the output directory,
   // the agents' shape from the first shard.
-  const std::string fingerprint = members_fingerprint(cfg.members);
+  (void)members_fingerprint(cfg.members);  // every member readable, before any update
   TrainConfig dirs = cfg;
   dirs.write_replay = false;  // a replay run writes checkpoints and metrics only
   prepare_run_dirs(dirs);
@@ -58,34 +59,23 @@ ReplayTrainResult replay_train(const TrainConfig& cfg, const std::vector<std::st
   RLAE_CHECK(info.algo == agent_algo_name(cfg.algo), shards.front(), ": trajectories of ", info.algo,
              " agents, but the algorithm is ", agent_algo_name(cfg.algo));
   const int64_t D = cfg.algo == AgentAlgo::mappo ? first.obs.size(2) : first.obs.size(2) / K;
-  PpoLearner learner(AgentSet::create(cfg.algo, K, D, cfg.agent_hidden, cfg.seed), cfg.ppo);
-
-  std::ofstream metrics(cfg.out + "/metrics.jsonl", std::ios::trunc);
-  RLAE_CHECK(metrics.good(), cfg.out, "/metrics.jsonl: cannot write");
-  ReplayTrainResult res;
+  // The training loop's own learner step, one update per shard in the run's order.
   const int64_t total = static_cast<int64_t>(shards.size()) * passes;
+  dirs.iterations = static_cast<int>(total);
+  dirs.resume = false;
+  TrainLearner learner(dirs, K, D);
+  ReplayTrainResult res;
   for (int pass = 0; pass < passes; ++pass) {
     for (const std::string& path : shards) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const TrajectoryBatch batch = read_replay_shard(path);
-      PpoStats st;
+      TrajectoryBatch batch = read_replay_shard(path);
+      batch.info.iteration = learner.iteration();
+      IterationMetrics m;
       try {
-        st = learner.update(batch);
+        m = learner.step({batch});
       } catch (const Error& e) {
         RLAE_FAIL(path, ": ", e.what());
       }
       ++res.updates;
-      IterationMetrics m;
-      m.iteration = res.updates;
-      m.policy_version = res.updates;
-      set_update_metrics(m, batch, st);
-      m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      m.episodes_per_s = static_cast<double>(m.episodes) / std::max(m.seconds, 1e-9);
-      metrics << m.to_json() << "\n";
-      metrics.flush();
-      if (res.updates % cfg.checkpoint_every == 0 || res.updates == total) {
-        write_checkpoint(cfg, learner, res.updates, res.updates, fingerprint);
-      }
       if (progress) progress(m);
     }
   }

@@ -34,6 +34,10 @@ check "generate missing model" 1 "$rlae" generate --model "$tmp/none" --prompt h
 contains "generate missing model" "not a model directory"
 check "generate no prompt" 2 "$rlae" generate --model "$tmp/none"
 check "bench unknown" 2 "$rlae" bench frobnicate
+check "bench train needs members" 2 "$rlae" bench train
+check "bench train missing member" 1 "$rlae" bench train --members "$tmp/none,$tmp/none2"
+contains "bench train missing member" "not a model directory"
+check "bench train one iteration" 2 "$rlae" bench train --members a,b --iterations 1
 check "eval needs a model" 2 "$rlae" eval --data "$tmp/none.jsonl"
 check "eval both model kinds" 2 "$rlae" eval --model a --models a,b --data x
 check "eval missing data" 1 "$rlae" eval --model "$tmp/none" --data "$tmp/none.jsonl"
