@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <memory>
 
 #include "actors/actor_channel.h"
@@ -71,31 +73,56 @@ bool next_params(ActorChannel& channel, const DistributedConfig& dist, AgentSet&
   return false;
 }
 
+// What member 0 tells its group before every parameter hand-over.
+enum GroupSignal : int64_t { kGoOn = 0, kFinished = 1, kFailed = 2 };
+
+// Member 0's signal to its group; a failure or shutdown seen by member 0
+// reaches every member (no member is left waiting in a collective), then
+// member 0 rethrows what it caught.
+bool group_continues(Communicator& comm, const std::function<bool()>& lead_step) {
+  int64_t signal = kGoOn;
+  std::exception_ptr error;
+  if (comm.rank() == 0) {
+    try {
+      signal = lead_step() ? kGoOn : kFinished;
+    } catch (const ChannelShutdown& e) {
+      signal = e.failure() ? kFailed : kFinished;
+      if (e.failure()) error = std::current_exception();
+    } catch (...) {
+      signal = kFailed;
+      error = std::current_exception();
+    }
+  }
+  comm.broadcast(&signal, 1, DType::i64, 0);
+  if (error) std::rethrow_exception(error);
+  if (signal == kFailed) throw ChannelShutdown("the group's member 0 stopped after a failure", "the group's member 0 stopped after a failure", /*failure=*/true);
+  return signal == kGoOn;
+}
+
 // The rollout loop of one actor; its group's member 0 talks to the learner.
 void actor_iterations(const ActorConfig& cfg, const DistributedConfig& dist, ActorChannel& channel,
                       DecodeSession& session, Communicator& comm, AgentSet& agents, int64_t group) {
-  const bool lead = comm.rank() == 0;
   const std::vector<Problem> data = load_training_problems(cfg.train_data, cfg.families);
   int64_t version = 0;
-  if (lead) {
+  const bool started = group_continues(comm, [&] {
     const PolicyParams p = channel.wait_for_version(0, dist.channel.dead_after_ms);
     agents.load(p.tensors);
     version = static_cast<int64_t>(p.version);
-  }
+    return true;
+  });
+  if (!started) return;
   broadcast_agents(comm, agents, version);
   double waited = 0;
   // The learner's version when it starts is the number of iterations done (resume).
   for (int64_t it = version; it < cfg.iterations; ++it) {
     TrajectoryBatch batch = rollout_member(session, agents, cfg.rollout, data, version, it, group);
-    int64_t stop = 0;
-    if (lead) {
+    const bool last = it + 1 >= cfg.iterations;
+    const bool go_on = group_continues(comm, [&] {
       batch.info.wait_params_seconds = waited;
       channel.send_trajectory(batch, static_cast<uint64_t>(version));
-      if (it + 1 < cfg.iterations) stop = next_params(channel, dist, agents, version, it + 1, waited) ? 1 : 0;
-    }
-    if (it + 1 >= cfg.iterations) break;
-    comm.broadcast(&stop, 1, DType::i64, 0);
-    if (stop) break;
+      return !last && !next_params(channel, dist, agents, version, it + 1, waited);
+    });
+    if (!go_on) break;
     broadcast_agents(comm, agents, version);
   }
 }

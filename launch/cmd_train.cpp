@@ -1,6 +1,7 @@
 // rlae train: the RLAE training job. On one node (no mpirun, or mpirun -np 1)
 // the members decode in-process; under mpirun with 1 + G*K ranks the learner is
 // rank 0 and the actors the rest (distributed rollouts, issue 6).
+#include <mpi.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,7 +96,22 @@ int cmd_train(int argc, const char* const* argv) {
     dist.channel.heartbeat_ms = vm["heartbeat-ms"].as<int>();
     dist.channel.dead_after_ms = vm["dead-after-ms"].as<int>();
     dist.max_policy_lag = vm["max-policy-lag"].as<int>();
-    const int rc = train_distributed(cfg, dist, mpi, show);
+    int rc = 1;
+    try {
+      rc = train_distributed(cfg, dist, mpi, show);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "rlae train: rank %d on %s: error: %s\n", mpi.topology().rank, mpi.topology().host.c_str(),
+                   e.what());
+    }
+    if (rc != 0) {
+      // The cause is printed and the learner has told the actors to stop; a rank
+      // still held in a collective by a dead or stopped peer would keep
+      // MPI_Finalize from returning: end the whole job instead of hanging.
+      std::fflush(stdout);
+      std::fflush(stderr);
+      ::usleep(1500 * 1000);  // lets ranks that can stop cleanly print their line first
+      MPI_Abort(MPI_COMM_WORLD, rc);
+    }
     if (mpi.topology().rank == 0 && rc == 0) {
       if (tty) std::fprintf(stderr, "\n");
       write_file_atomic(cfg.out + "/config.ini", resolved);

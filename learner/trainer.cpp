@@ -134,8 +134,14 @@ std::vector<Problem> load_training_problems(const TrainConfig& cfg) {
 
 void check_train_config(const TrainConfig& cfg) {
   RLAE_CHECK(cfg.members.size() >= 2, "train: an ensemble needs at least 2 members, got ", cfg.members.size());
-  RLAE_CHECK(cfg.iterations >= 0 && cfg.prompts_per_iteration >= 1 && cfg.checkpoint_every >= 1 && cfg.groups >= 1,
-             "train: iterations >= 0, prompts per iteration >= 1, checkpoint-every >= 1, groups >= 1");
+  RLAE_CHECK(cfg.iterations >= 0, "train: --iterations must be >= 0, got ", cfg.iterations);
+  RLAE_CHECK(cfg.prompts_per_iteration >= 1, "train: --batch must be >= 1, got ", cfg.prompts_per_iteration);
+  RLAE_CHECK(cfg.checkpoint_every >= 1, "train: --checkpoint-every must be >= 1, got ", cfg.checkpoint_every);
+  RLAE_CHECK(cfg.groups >= 1, "train: --groups must be >= 1, got ", cfg.groups);
+  // The learner's own settings, before any member loads (PpoLearner checks them again).
+  RLAE_CHECK(cfg.ppo.lr > 0 && cfg.ppo.clip > 0 && cfg.ppo.epochs >= 1 && cfg.ppo.minibatches >= 1,
+             "train: --lr and --clip must be > 0, --epochs and --minibatches >= 1 (got ", cfg.ppo.lr, ", ",
+             cfg.ppo.clip, ", ", cfg.ppo.epochs, ", ", cfg.ppo.minibatches, ")");
 }
 
 IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& progress) {

@@ -40,12 +40,24 @@ then pass "np 5 exits 0"; else bad "np 5: $(tail -3 "$tmp/g2.log")"; fi
 if timeout 60 "$mpirun" -np 4 "$rlae" train "${common[@]}" --out "$tmp/bad" --iterations 1 >"$tmp/bad.log" 2>&1
 then bad "np 4 accepted"; else grep -q "do not fit" "$tmp/bad.log" && pass "np 4 refused" || bad "np 4: $(tail -2 "$tmp/bad.log")"; fi
 
+# Errors on the learner end the whole job with their reason, never a hang:
+# a bad value caught before work, and a checkpoint of other members on --resume.
+if timeout 60 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$tmp/badlr" --iterations 2 --lr -0.001 \
+     >"$tmp/badlr.log" 2>&1; then bad "--lr -0.001 accepted"
+else rc=$?; [ "$rc" -ne 124 ] && grep -q -- "--lr" "$tmp/badlr.log" && pass "--lr -0.001 refused (rc $rc)" \
+  || bad "--lr -0.001: rc $rc $(tail -3 "$tmp/badlr.log")"; fi
+if timeout 60 "$mpirun" -np 3 "$rlae" train --members "$fixture/b,$fixture/a" --train-data "$fixture/train.jsonl" \
+     --batch 3 --max-new-tokens 8 --threads 1 --agent-hidden 16 --critic-hidden 16 --out "$tmp/g1" --iterations 5 \
+     --resume >"$tmp/other.log" 2>&1; then bad "resume with other members accepted"
+else rc=$?; [ "$rc" -ne 124 ] && grep -q "other members" "$tmp/other.log" && pass "resume with other members refused (rc $rc)" \
+  || bad "resume with other members: rc $rc $(tail -3 "$tmp/other.log")"; fi
+
 # Kill actor rank 2 once training runs.
 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$tmp/kill" --iterations 100000 --checkpoint-every 1 \
   --dead-after-ms 3000 --heartbeat-ms 200 >"$tmp/kill.log" 2>&1 &
 job=$!
 for _ in $(seq 1 600); do
-  [ "$(wc -l < "$tmp/kill/metrics.jsonl" 2>/dev/null || echo 0)" -ge 2 ] && break
+  [ "$(cat "$tmp/kill/metrics.jsonl" 2>/dev/null | wc -l)" -ge 2 ] && break
   sleep 0.1
 done
 victim=""
