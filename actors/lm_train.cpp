@@ -1,6 +1,7 @@
 #include "actors/lm_train.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 
 #include <map>

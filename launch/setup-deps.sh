@@ -8,15 +8,15 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev                       # LibTorch (CPU) + headers + TorchConfig.cmake
   libopenmpi-dev openmpi-bin         # MPI
   libhdf5-dev                        # HDF5 C and C++ API
   libzmq3-dev cppzmq-dev             # ZeroMQ + C++ bindings
   libboost-program-options-dev       # CLI and INI configuration
   libgtest-dev                       # GoogleTest
   nlohmann-json3-dev                 # JSON
-  libopenblas0-pthread               # fast BLAS for LibTorch
-  python3-torch python3-h5py python3-numpy python3-venv python3-matplotlib  # test and plot tools
+  libonig-dev                        # Oniguruma: the regex engine of Hugging Face's pre-tokenizers
+  slurm-wlm munge                    # a real one-node Slurm for the sweep and cluster tests
+  python3-venv python3-matplotlib    # the Python environment (LibTorch comes from PyPI's torch wheel) and plots
 )
 
 missing=()
