@@ -141,7 +141,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& keys, const at::Tens
 
 at::Tensor decoder_layers(at::Tensor x, const std::vector<LlamaLayer>& layers,
                           const ModelConfig& c, const RopeTables& rope,
-                          const at::Tensor& hidden_mask, const KvSource& kv) {
+                          const at::Tensor& hidden_mask, const KvSource& kv,
+                          const at::Tensor& full_mask) {
   const int64_t n = x.size(0), T = x.size(1);
   const int64_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim, I = c.intermediate_size;
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -162,7 +163,9 @@ at::Tensor decoder_layers(at::Tensor x, const std::vector<LlamaLayer>& layers,
       keys = k.permute({0, 2, 1, 3});
       values = v.permute({0, 2, 1, 3});
     }
-    x = x + linear(attention(q, keys, values, hidden_mask), L.w_o, L.b_o);
+    const at::Tensor& mask =
+        full_mask.defined() && !c.layer_windowed(static_cast<int64_t>(l)) ? full_mask : hidden_mask;
+    x = x + linear(attention(q, keys, values, mask), L.w_o, L.b_o);
 
     h = rms_norm(x, L.ln_mlp, c.rms_norm_eps);
     at::Tensor gu = linear(h, L.w_gate_up, L.b_gate_up);  // [n, T, 2 I]

@@ -99,9 +99,11 @@ using KvSource = std::function<std::pair<at::Tensor, at::Tensor>(
 // The decoder layers over embedded tokens x [n, T, H]: for each layer, pre-norm attention
 // with RoPE and a residual, then pre-norm SwiGLU MLP with a residual. `kv` may be empty (no
 // cache: the keys are the new tokens). Returns the hidden states before the final norm
-// [n, T, H].
+// [n, T, H]. `full_mask` (when defined) replaces `hidden_mask` on the layers that
+// config.layer_windowed() leaves without the sliding window.
 at::Tensor decoder_layers(at::Tensor x, const std::vector<LlamaLayer>& layers,
                           const ModelConfig& config, const RopeTables& rope,
-                          const at::Tensor& hidden_mask, const KvSource& kv = {});
+                          const at::Tensor& hidden_mask, const KvSource& kv = {},
+                          const at::Tensor& full_mask = {});
 
 }  // namespace rlae

@@ -105,8 +105,12 @@ at::Tensor TrainableLM::hidden_states(const at::Tensor& tokens, const at::Tensor
   at::Tensor mask = segments.defined()
                         ? attention_hidden_mask(qidx.expand({B, T}), T, config_.sliding_window, segments)
                         : attention_hidden_mask(qidx, T, config_.sliding_window);
+  at::Tensor full;
+  if (config_.mixed_windows())
+    full = segments.defined() ? attention_hidden_mask(qidx.expand({B, T}), T, 0, segments)
+                              : attention_hidden_mask(qidx, T, 0);
   at::Tensor x = embed(get("model.embed_tokens.weight"), tokens);  // [B, T, H]
-  x = decoder_layers(x, layers, config_, rope, mask);
+  x = decoder_layers(x, layers, config_, rope, mask, {}, full);
   return rms_norm(x, get("model.norm.weight"), config_.rms_norm_eps);
 }
 

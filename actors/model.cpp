@@ -332,6 +332,8 @@ at::Tensor CausalLM::forward_rows(const std::vector<int64_t>& slots,
   // visible from a query at position p when j <= p (and p - j < sliding_window).
   const RopeTables rope = rope_tables(pos, inv_freq_, options_.dtype);
   const at::Tensor hidden_mask = attention_hidden_mask(pos, K, config_.sliding_window);
+  const at::Tensor full_mask =
+      config_.mixed_windows() ? attention_hidden_mask(pos, K, 0) : at::Tensor();
 
   KvSource kv;
   if (use_cache) {
@@ -355,7 +357,7 @@ at::Tensor CausalLM::forward_rows(const std::vector<int64_t>& slots,
     };
   }
   at::Tensor x = at::embedding(embed_, tok);  // [n, T, H]
-  x = decoder_layers(x, layers_, config_, rope, hidden_mask, kv);
+  x = decoder_layers(x, layers_, config_, rope, hidden_mask, kv, full_mask);
   return x;
 }
 

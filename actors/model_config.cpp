@@ -206,6 +206,7 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   c.rms_norm_eps = num(j, "rms_norm_eps", 1e-6, source);
   c.tie_word_embeddings = boolean(j, "tie_word_embeddings", false, source);
   c.torch_dtype = str(j, "torch_dtype", source);
+  if (c.torch_dtype.empty()) c.torch_dtype = str(j, "dtype", source);  // transformers 5.x
 
   const std::string act = str(j, "hidden_act", source);
   RLAE_CHECK(act.empty() || act == "silu", source, ": hidden_act '", act,
@@ -231,9 +232,35 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   }
   RLAE_CHECK(c.sliding_window >= 0, source, ": sliding_window must be positive, got ",
              c.sliding_window);
+  if (const json* lt = field(j, "layer_types"); lt && c.arch == ModelArch::qwen2) {
+    RLAE_CHECK(lt->is_array() && static_cast<int64_t>(lt->size()) == c.num_layers, source,
+               ": \"layer_types\" must list one entry per layer (", c.num_layers, ")");
+    for (const json& t : *lt) {
+      RLAE_CHECK(t.is_string() && (t == "full_attention" || t == "sliding_attention"), source,
+                 ": layer_types entries must be \"full_attention\" or \"sliding_attention\", got ",
+                 t.dump());
+      c.windowed_layers.push_back(t == "sliding_attention");
+    }
+    bool any = false;
+    for (bool w : c.windowed_layers) any = any || w;
+    if (any && c.sliding_window == 0)
+      c.sliding_window = opt_int(j, "sliding_window", source).value_or(4096);
+    if (!any) {
+      c.sliding_window = 0;
+      c.windowed_layers.clear();
+    }
+  }
 
   c.rope.theta = num(j, "rope_theta", 10000.0, source);
-  if (const json* rs = field(j, "rope_scaling")) {
+  const json* rs = field(j, "rope_scaling");
+  if (const json* rp = field(j, "rope_parameters")) {
+    // transformers 5.x: rope_theta and the scaling in one object.
+    RLAE_CHECK(rp->is_object(), source, ": \"rope_parameters\" must be an object or null");
+    c.rope.theta = num(*rp, "rope_theta", c.rope.theta, source);
+    const std::string t = str(*rp, "rope_type", source);
+    rs = (t.empty() || t == "default") ? nullptr : rp;
+  }
+  if (rs) {
     RLAE_CHECK(rs->is_object(), source, ": \"rope_scaling\" must be an object or null");
     RLAE_CHECK(c.arch != ModelArch::mistral, source,
                ": rope_scaling is not supported for MistralForCausalLM (transformers 4.46 "
@@ -314,6 +341,8 @@ void ModelConfig::validate() const {
   RLAE_CHECK(rope.type != "llama3" || rope.original_max_position_embeddings > 0, s,
              ": rope_scaling original_max_position_embeddings must be positive");
   RLAE_CHECK(sliding_window >= 0, s, ": sliding_window must be positive");
+  RLAE_CHECK(windowed_layers.empty() || static_cast<int64_t>(windowed_layers.size()) == num_layers,
+             s, ": layer_types must list one entry per layer (", num_layers, ")");
   switch (arch) {
     case ModelArch::llama:
       RLAE_CHECK(qkv_bias == o_bias, s, ": Llama has biases on all of q/k/v/o or none");
@@ -365,9 +394,14 @@ std::string ModelConfig::to_json() const {
       j["mlp_bias"] = mlp_bias;
       break;
     case ModelArch::qwen2:
+      // layer_types says which layers slide for transformers 5.x (which otherwise reads
+      // max_window_layers as "the first N layers attend fully"); 4.46 slides every layer.
       j["use_sliding_window"] = sliding_window > 0;
       j["sliding_window"] = sliding_window > 0 ? sliding_window : 4096;
-      j["max_window_layers"] = num_layers;
+      j["max_window_layers"] = sliding_window > 0 && windowed_layers.empty() ? 0 : num_layers;
+      j["layer_types"] = nlohmann::ordered_json::array();
+      for (int64_t l = 0; l < num_layers; ++l)
+        j["layer_types"].push_back(layer_windowed(l) ? "sliding_attention" : "full_attention");
       break;
     case ModelArch::mistral:
       if (sliding_window > 0)

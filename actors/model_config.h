@@ -4,11 +4,13 @@
 //   tokenizer_config.json   bos_token / eos_token / pad_token as strings, resolved to ids
 //                           through tokenizer.json (optional; used for ids still unknown)
 //
-// Supported architectures (transformers 4.46 semantics):
-//   LlamaForCausalLM    rope_scaling: none, "linear" or "llama3"; attention_bias, mlp_bias, head_dim
-//   Qwen2ForCausalLM    q/k/v biases; use_sliding_window applies the window to every layer, as
-//                       transformers' eager attention does
-//   MistralForCausalLM  sliding_window (null = none); head_dim; rope_scaling must be null
+// Supported architectures (configs written by transformers 4.x and 5.x):
+//   LlamaForCausalLM    rope: none, "linear" or "llama3" (5.x "rope_parameters", or 4.x
+//                       "rope_theta" + "rope_scaling"); attention_bias, mlp_bias, head_dim
+//   Qwen2ForCausalLM    q/k/v biases; the sliding window applies to the layers that
+//                       "layer_types" marks "sliding_attention" (5.x); without layer_types,
+//                       use_sliding_window applies it to every layer (4.46's eager attention)
+//   MistralForCausalLM  sliding_window (null = none) on every layer; head_dim; no rope scaling
 // hidden_act must be "silu". Anything else is a clear rlae::Error naming the file.
 #pragma once
 
@@ -52,6 +54,18 @@ struct ModelConfig {
   bool mlp_bias = false;    // Llama: mlp_bias
   bool tie_word_embeddings = false;
   int64_t sliding_window = 0;  // 0: none; else a query attends to the last sliding_window keys
+  // Per layer, whether the window applies ("layer_types"); empty: every layer.
+  std::vector<bool> windowed_layers;
+  bool layer_windowed(int64_t layer) const {
+    return sliding_window > 0 && (windowed_layers.empty() ||
+                                  windowed_layers[static_cast<std::size_t>(layer)]);
+  }
+  // Some layers attend to every key although sliding_window > 0.
+  bool mixed_windows() const {
+    for (bool w : windowed_layers)
+      if (!w) return sliding_window > 0;
+    return false;
+  }
   std::string torch_dtype;     // as stored in config.json ("float32", "bfloat16", ...), may be empty
 
   std::optional<int64_t> bos_token_id;
