@@ -1,5 +1,7 @@
 #include "actors/actor_loop.h"
 
+#include "kernels/placement.h"
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -10,6 +12,7 @@
 #include "actors/decode_session.h"
 #include "actors/rollout.h"
 #include "common/check.h"
+#include "kernels/placement.h"
 
 namespace rlae {
 namespace {
@@ -20,7 +23,19 @@ using Clock = std::chrono::steady_clock;
 struct ActorSetup {
   std::unique_ptr<ActorChannel> channel;
   std::unique_ptr<Member> member;
+  at::Device device = at::kCPU;  // where the member computes (kernels/placement.h)
 };
+
+// The group's exchange: NCCL when its members are on GPUs, MPI otherwise. Every
+// member of the group must agree (one collective decides before NCCL starts).
+std::unique_ptr<Communicator> make_group_communicator(MPI_Comm group_comm, const at::Device& device) {
+  int flags[2] = {device.is_cuda() ? 1 : 0, device.is_cuda() ? 0 : 1};  // any cuda, any cpu
+  RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, group_comm));
+  RLAE_CHECK(!(flags[0] && flags[1]), "the members of an ensemble group must all be on GPUs or all on "
+             "the CPU (this rank: ", device.str(), "); give every node GPUs or use --device cpu");
+  if (device.is_cuda()) return make_nccl_communicator(group_comm, device.index());
+  return make_mpi_communicator(group_comm);
+}
 
 // Set-up that can fail on one rank, then one collective so that no rank waits for a dead one.
 bool start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
@@ -30,6 +45,10 @@ bool start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const Mp
   try {
     out.channel = std::make_unique<ActorChannel>(ep, rank, mpi.topology().host, dist.channel);
     ModelOptions mo = cfg.model;
+    const Placement place = place_device_here(parse_device_request(mo.placement), mpi.topology().local_rank,
+                                              "rank " + std::to_string(rank) + " on " + mpi.topology().host);
+    mo.device = place.cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(place.index)) : at::Device(at::kCPU);
+    out.device = mo.device;
     mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.rollout.prompts_per_iteration));
     out.member = std::make_unique<Member>(load_member(cfg.members[static_cast<size_t>(member)], mo));
   } catch (const std::exception& e) {
@@ -93,7 +112,7 @@ bool group_continues(Communicator& comm, const std::function<bool()>& lead_step)
       error = std::current_exception();
     }
   }
-  comm.broadcast(&signal, 1, DType::i64, 0);
+  signal = broadcast_host(comm, signal, 0);
   if (error) std::rethrow_exception(error);
   if (signal == kFailed) throw ChannelShutdown("the group's member 0 stopped after a failure", "the group's member 0 stopped after a failure", /*failure=*/true);
   return signal == kGoOn;
@@ -142,10 +161,11 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
   gather_hosts(MPI_COMM_WORLD);
   ActorSetup setup;
   if (!start_actor(cfg, dist, mpi, ep, member, setup)) return 1;
+  gather_strings(MPI_COMM_WORLD, setup.device.str());  // the learner prints rank -> host -> device
   ActorChannel& channel = *setup.channel;
   try {
     const UnionVocab vocab = group_vocab(cfg);
-    auto comm = make_mpi_communicator(group_comm);
+    auto comm = make_group_communicator(group_comm, setup.device);
     DecodeSession session(*setup.member, vocab, *comm, cfg.ensemble);
     int64_t width = session.obs_width();
     RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));

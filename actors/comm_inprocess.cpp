@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <ATen/ATen.h>
+
 #include "actors/communicator.h"
 #include "common/check.h"
 
@@ -48,15 +50,25 @@ struct GroupState {
 
 class InProcessCommunicator final : public Communicator {
  public:
-  InProcessCommunicator(std::shared_ptr<GroupState> g, int rank) : g_(std::move(g)), rank_(rank) {}
+  InProcessCommunicator(std::shared_ptr<GroupState> g, int rank, int device)
+      : g_(std::move(g)), rank_(rank), device_(device) {}
 
   int rank() const override { return rank_; }
   int size() const override { return g_->size; }
   const char* backend() const override { return "inprocess"; }
-  bool device_buffers() const override { return false; }
+  bool device_buffers() const override { return device_ >= 0; }
+  int device_index() const override { return device_; }
 
   void all_reduce_sum(void* buf, size_t count, DType dtype) override {
     post(buf);
+    if (device_ >= 0) {
+      // On the GPU: the same rank-order sum, as tensors over the posted buffers.
+      at::Tensor acc = view(g_->send[0], count, dtype).clone();
+      for (int r = 1; r < g_->size; ++r) acc.add_(view(g_->send[r], count, dtype));
+      g_->barrier();
+      view(buf, count, dtype).copy_(acc);
+      return;
+    }
     // Every rank sums all contributions in rank order into a private copy, then
     // writes it after the second barrier (others may still be reading `buf`).
     std::vector<unsigned char> acc(count * dtype_size(dtype));
@@ -75,7 +87,12 @@ class InProcessCommunicator final : public Communicator {
     post(send);
     const size_t bytes = count * dtype_size(dtype);
     for (int r = 0; r < g_->size; ++r) {
-      std::memcpy(static_cast<unsigned char*>(recv) + r * bytes, g_->send[r], bytes);
+      unsigned char* to = static_cast<unsigned char*>(recv) + r * bytes;
+      if (device_ >= 0) {
+        view(to, bytes, DType::u8).copy_(view(g_->send[r], bytes, DType::u8));
+      } else {
+        std::memcpy(to, g_->send[r], bytes);
+      }
     }
     g_->barrier();
   }
@@ -83,13 +100,29 @@ class InProcessCommunicator final : public Communicator {
   void broadcast(void* buf, size_t count, DType dtype, int root) override {
     RLAE_CHECK(root >= 0 && root < g_->size, "broadcast root ", root, " outside [0, ", g_->size, ")");
     post(buf);
-    if (rank_ != root) std::memcpy(buf, g_->send[root], count * dtype_size(dtype));
+    if (rank_ != root) {
+      const size_t bytes = count * dtype_size(dtype);
+      if (device_ >= 0) {
+        view(buf, bytes, DType::u8).copy_(view(g_->send[root], bytes, DType::u8));
+      } else {
+        std::memcpy(buf, g_->send[root], bytes);
+      }
+    }
     g_->barrier();
   }
 
   void barrier() override { g_->barrier(); }
 
   GroupState& group() { return *g_; }
+
+  // A device tensor over `count` elements at `p` (no copy).
+  at::Tensor view(const void* p, size_t count, DType dtype) const {
+    static const at::ScalarType types[] = {at::kFloat, at::kDouble, at::kInt, at::kLong, at::kByte};
+    return at::from_blob(const_cast<void*>(p), {static_cast<int64_t>(count)},
+                         at::TensorOptions()
+                             .dtype(types[static_cast<int>(dtype)])
+                             .device(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_))));
+  }
 
  private:
   // Publishes this rank's buffer and waits for everyone's.
@@ -109,15 +142,16 @@ class InProcessCommunicator final : public Communicator {
 
   std::shared_ptr<GroupState> g_;
   int rank_;
+  int device_;  // -1: host buffers
 };
 
 }  // namespace
 
-std::vector<std::unique_ptr<Communicator>> make_inprocess_group(int size) {
+std::vector<std::unique_ptr<Communicator>> make_inprocess_group(int size, int cuda_device) {
   RLAE_CHECK(size >= 1, "in-process group of ", size, " ranks");
   auto g = std::make_shared<GroupState>(size);
   std::vector<std::unique_ptr<Communicator>> out;
-  for (int r = 0; r < size; ++r) out.push_back(std::make_unique<InProcessCommunicator>(g, r));
+  for (int r = 0; r < size; ++r) out.push_back(std::make_unique<InProcessCommunicator>(g, r, cuda_device));
   return out;
 }
 

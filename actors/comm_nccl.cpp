@@ -4,6 +4,8 @@
 #include "common/mpi_env.h"
 
 #ifdef RLAE_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 #include <unistd.h>
@@ -50,50 +52,65 @@ class NcclCommunicator final : public Communicator {
     ncclUniqueId id;
     if (rank_ == 0) RLAE_NCCL_CHECK(ncclGetUniqueId(&id));
     RLAE_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm));
+    int visible = 0;
+    RLAE_CUDA_CHECK(cudaGetDeviceCount(&visible));
+    RLAE_CHECK(device_ >= 0 && device_ < visible, "NCCL communicator: device cuda:", device_,
+               " is not among the ", visible, " visible GPUs");
     RLAE_CUDA_CHECK(cudaSetDevice(device_));
-    RLAE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     RLAE_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
   }
   ~NcclCommunicator() override {
     if (comm_ != nullptr) ncclCommDestroy(comm_);
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* backend() const override { return "nccl"; }
   bool device_buffers() const override { return true; }
+  int device_index() const override { return device_; }
 
   void all_reduce_sum(void* buf, size_t count, DType dtype) override {
-    RLAE_NCCL_CHECK(ncclAllReduce(buf, buf, count, nccl_type(dtype), ncclSum, comm_, stream_));
-    sync();
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    const cudaStream_t s = stream();
+    RLAE_NCCL_CHECK(ncclAllReduce(buf, buf, count, nccl_type(dtype), ncclSum, comm_, s));
+    sync(s);
   }
   void all_gather(const void* send, void* recv, size_t count, DType dtype) override {
-    RLAE_NCCL_CHECK(ncclAllGather(send, recv, count, nccl_type(dtype), comm_, stream_));
-    sync();
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    const cudaStream_t s = stream();
+    RLAE_NCCL_CHECK(ncclAllGather(send, recv, count, nccl_type(dtype), comm_, s));
+    sync(s);
   }
   void broadcast(void* buf, size_t count, DType dtype, int root) override {
     RLAE_CHECK(root >= 0 && root < size_, "broadcast root ", root, " outside [0, ", size_, ")");
-    RLAE_NCCL_CHECK(ncclBroadcast(buf, buf, count, nccl_type(dtype), root, comm_, stream_));
-    sync();
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    const cudaStream_t s = stream();
+    RLAE_NCCL_CHECK(ncclBroadcast(buf, buf, count, nccl_type(dtype), root, comm_, s));
+    sync(s);
   }
   void barrier() override {
     // An all-reduce of one element orders every rank's queued work.
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    const cudaStream_t s = stream();
     int32_t* one = nullptr;
-    RLAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&one), sizeof(int32_t), stream_));
-    RLAE_NCCL_CHECK(ncclAllReduce(one, one, 1, ncclInt32, ncclSum, comm_, stream_));
-    RLAE_CUDA_CHECK(cudaFreeAsync(one, stream_));
-    sync();
+    RLAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&one), sizeof(int32_t), s));
+    RLAE_CUDA_CHECK(cudaMemsetAsync(one, 0, sizeof(int32_t), s));
+    RLAE_NCCL_CHECK(ncclAllReduce(one, one, 1, ncclInt32, ncclSum, comm_, s));
+    RLAE_CUDA_CHECK(cudaFreeAsync(one, s));
+    sync(s);
   }
 
  private:
-  // The decode loop reads the result on the host right after each exchange.
-  void sync() { RLAE_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  // LibTorch's current stream on our device: the kernels that filled the buffers ran there.
+  cudaStream_t stream() const {
+    return c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)).stream();
+  }
+  // The decode loop reads the result right after each exchange.
+  static void sync(cudaStream_t s) { RLAE_CUDA_CHECK(cudaStreamSynchronize(s)); }
 
   int device_ = 0;
   int rank_ = 0;
   int size_ = 1;
-  cudaStream_t stream_ = nullptr;
   ncclComm_t comm_ = nullptr;
 };
 

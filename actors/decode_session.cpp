@@ -121,12 +121,15 @@ DecodeSession::DecodeSession(Member& member, const UnionVocab& vocab, Communicat
              options.top_k, ")");
   RLAE_CHECK(!comm.device_buffers() || !model_device_.is_cpu(), "ensemble: the ", comm.backend(),
              " communicator needs device buffers but ", member.dir, " runs on the CPU");
+  RLAE_CHECK(!comm.device_buffers() || model_device_.index() == comm.device_index(), "ensemble: ",
+             member.dir, " runs on ", model_device_.str(), " but its ", comm.backend(),
+             " communicator exchanges on cuda:", comm.device_index());
   const int64_t V = member.model->config().vocab_size;
   view_ = MemberVocabView::build(vocab, m, V, model_device_);
   // Observation widths and vocabulary sizes of every member, in one collective.
   int64_t mine[2] = {agent_observation_width(member.model->config().hidden_size), V};
   std::vector<int64_t> all(static_cast<size_t>(2 * K));
-  comm.all_gather(mine, all.data(), 2, DType::i64);  // host buffers: a set-up exchange on every backend
+  all_gather_host(comm, mine, all.data(), 2);
   for (int k = 0; k < K; ++k) obs_dims_.push_back(all[static_cast<size_t>(2 * k)]);
   obs_width_ = *std::max_element(obs_dims_.begin(), obs_dims_.end());
   if (options.mode == MixMode::dense) {

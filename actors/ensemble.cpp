@@ -71,7 +71,13 @@ InprocessEnsemble::InprocessEnsemble(std::vector<Member>& members, const UnionVo
                                      const EnsembleOptions& options) {
   const int K = static_cast<int>(members.size());
   RLAE_CHECK(K >= 1, "ensemble: no members");
-  group_ = make_inprocess_group(K);
+  // Members on one GPU exchange there; members of one process cannot span devices.
+  const at::Device device = members[0].model->options().device;
+  for (const Member& m : members)
+    RLAE_CHECK(m.model->options().device == device, "ensemble: ", members[0].dir, " runs on ", device.str(),
+               " but ", m.dir, " on ", m.model->options().device.str(),
+               "; members of one process share one device (one member per GPU: launch with mpirun)");
+  group_ = make_inprocess_group(K, device.is_cuda() ? device.index() : -1);
   sessions_.resize(static_cast<size_t>(K));
   run_members(group_, [&](int m) {
     sessions_[static_cast<size_t>(m)] =

@@ -39,6 +39,9 @@ struct ModelOptions {
                                       // the KV cache is kept in it (float32, bfloat16, or
                                       // float16 on CUDA only)
   at::Device device = at::kCPU;
+  // The --device request it was resolved from ("auto", "cuda", "cuda:1", "cpu"): under
+  // mpirun each actor resolves it again with its node-local rank (kernels/placement.h).
+  std::string placement = "cpu";
   int64_t num_slots = 1;    // sequences held at once (rows of the KV cache)
   int64_t max_seq_len = 0;  // tokens per slot at most; 0: config.max_position_embeddings.
                             // The cache grows on demand up to this.

@@ -113,7 +113,9 @@ TrajectoryBatch rollout_member(DecodeSession& session, const AgentSet& agents, c
 }
 
 void broadcast_agents(Communicator& comm, AgentSet& agents, int64_t& version, int root) {
-  const at::Device device = comm.device_buffers() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  const at::Device device = comm.device_buffers()
+                                ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(comm.device_index()))
+                                : at::Device(at::kCPU);
   auto send = [&](at::Tensor host, DType dtype) {
     at::Tensor buf = host.to(device).contiguous();
     comm.broadcast(buf.data_ptr(), static_cast<size_t>(buf.numel()), dtype, root);

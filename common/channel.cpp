@@ -100,13 +100,14 @@ ChannelEndpoints exchange_endpoints(MPI_Comm comm, int root, const ChannelEndpoi
   return ep;
 }
 
-std::vector<std::string> gather_hosts(MPI_Comm comm) {
+std::vector<std::string> gather_hosts(MPI_Comm comm) { return gather_strings(comm, local_host_name()); }
+
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& text) {
   constexpr int kLen = 256;
   int size = 0;
   RLAE_MPI_CHECK(MPI_Comm_size(comm, &size));
   std::vector<char> mine(kLen, '\0');
-  const std::string host = local_host_name();
-  std::memcpy(mine.data(), host.data(), std::min<size_t>(host.size(), kLen - 1));
+  std::memcpy(mine.data(), text.data(), std::min<size_t>(text.size(), kLen - 1));
   std::vector<char> all(static_cast<size_t>(kLen) * size, '\0');
   RLAE_MPI_CHECK(MPI_Allgather(mine.data(), kLen, MPI_CHAR, all.data(), kLen, MPI_CHAR, comm));
   std::vector<std::string> out;

@@ -57,6 +57,8 @@ struct ChannelEndpoints {
 ChannelEndpoints exchange_endpoints(MPI_Comm comm, int root, const ChannelEndpoints& at_root);
 // Collective: every rank's host name, indexed by rank.
 std::vector<std::string> gather_hosts(MPI_Comm comm);
+// Every rank's `mine` (at most 255 bytes), in rank order, on every rank.
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& mine);
 
 // The learner stopped the run; thrown by ActorChannel calls. failure() is false
 // for a normal end of training.

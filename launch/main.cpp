@@ -79,23 +79,36 @@ void ensure_passive_openmp(char** argv) {
   // execv failed (no /proc?): go on with the runtime's default policy.
 }
 
+// Errors that reach main() come from checks every rank of a launch makes alike
+// (options, inputs, --device): rank 0 alone prints them, so a job of N ranks
+// says it once. (Errors of one rank are printed where they happen, with the rank.)
+bool launched_rank_other_than_0() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* r = std::getenv(v)) return std::string(r) != "0";
+  return false;
+}
+
 int main(int argc, char** argv) {
   using namespace rlae::cli;
   ensure_passive_openmp(argv);
   const char* cmd = argc > 1 ? argv[1] : "";
+  const bool quiet = launched_rank_other_than_0();
+  auto say = [&](const std::string& line) {
+    if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  };
   try {
     return run(argc, argv);
   } catch (const rlae::UsageError& e) {
-    std::fprintf(stderr, "%s\n", one_line(e.what()).c_str());
+    say(one_line(e.what()));
     return kExitUsage;
   } catch (const rlae::Error& e) {
-    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what()).c_str());
+    say(std::string("rlae ") + cmd + ": error: " + one_line(e.what()));
     return kExitError;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what_without_backtrace()).c_str());
+    say(std::string("rlae ") + cmd + ": error: " + one_line(e.what_without_backtrace()));
     return kExitError;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rlae %s: error: %s\n", cmd, one_line(e.what()).c_str());
+    say(std::string("rlae ") + cmd + ": error: " + one_line(e.what()));
     return kExitError;
   }
 }

@@ -1,6 +1,7 @@
 #include "learner/learner_loop.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -96,6 +97,11 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
   return 0;
 }
 
+std::string member_name(const std::string& dir) {
+  const std::filesystem::path p(dir);
+  return p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
+}
+
 }  // namespace
 
 int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
@@ -116,6 +122,19 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
   if (!actors_ok) {
     std::fprintf(stderr, "rlae train: an actor rank failed to start (see its message); stopping\n");
     return 1;
+  }
+  // Where every rank runs: rank -> host -> device.
+  const auto devices = gather_strings(MPI_COMM_WORLD, "cpu");
+  for (int r = 0; r < world; ++r) {
+    const auto i = static_cast<size_t>(r);
+    if (r == 0) {
+      std::fprintf(stderr, "rlae train: rank 0 on %s: learner, %s\n", hosts[i].c_str(), devices[i].c_str());
+      continue;
+    }
+    const int64_t g = (r - 1) / K, m = (r - 1) % K;
+    std::fprintf(stderr, "rlae train: rank %d on %s: group %lld member %lld (%s), %s\n", r, hosts[i].c_str(),
+                 static_cast<long long>(g), static_cast<long long>(m),
+                 member_name(cfg.members[static_cast<size_t>(m)]).c_str(), devices[i].c_str());
   }
   int64_t width = 0;  // the widest observation of the members (the actors' sessions know it)
   RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));

@@ -75,4 +75,23 @@ check "info" 0 "$rlae" info
 for k in LibTorch BLAS MPI HDF5 ZeroMQ Boost CUDA NCCL GPUs; do contains "info" "$k"; done
 check "info json" 0 "$rlae" info --json
 for k in libtorch mpi hdf5 zeromq boost cuda_compiled nccl_compiled gpus_visible; do contains "info json" "\"$k\""; done
+# Placement: a bad --device is a bad value (2); --device cuda without a GPU fails before
+# any member loads (1), with one line, also under mpirun (rank 0 alone says it).
+check "train bad device" 2 "$rlae" train --members a,b --train-data x.jsonl --device cuda:x
+contains "train bad device" "expected auto|cpu|cuda[:N]"
+gpus=$("$rlae" info --json | sed -n 's/.*"gpus_visible": *\([0-9]*\).*/\1/p')
+if [ "${gpus:-0}" = 0 ]; then
+  check "train cuda without gpu" 1 "$rlae" train --members "$tmp/none,$tmp/none2" --train-data x.jsonl --device cuda
+  contains "train cuda without gpu" "--device cuda: no GPU is visible"
+  if command -v mpirun >/dev/null; then
+    check "mpirun train cuda without gpu" 1 env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+      timeout 60 mpirun --oversubscribe -np 3 "$rlae" train --members "$tmp/none,$tmp/none2" --train-data x.jsonl \
+      --device cuda
+    n=$(grep -c -- "--device cuda: no GPU is visible" <<<"$out")
+    [ "$n" = 1 ] || { echo "FAIL mpirun train cuda without gpu: said $n times: $out"; fail=1; }
+  fi
+  check "eval cuda without gpu" 1 "$rlae" eval --model "$tmp/none" --data x.jsonl --device cuda:0
+else
+  echo "skip --device cuda without a GPU: $gpus GPUs visible here"
+fi
 exit $fail

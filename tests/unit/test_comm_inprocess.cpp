@@ -4,7 +4,9 @@
 #include <thread>
 
 #include "actors/communicator.h"
+#include "comm_conformance.h"
 #include "common/check.h"
+#include "kernels/device.h"
 
 namespace rlae {
 namespace {
@@ -68,6 +70,39 @@ TEST(InProcessComm, AbortWakesWaitersWithAnError) {
     }
   });
   EXPECT_EQ(errors.load(), 2);
+}
+
+}  // namespace
+}  // namespace rlae
+
+// The conformance script (tests/unit/comm_conformance.h) on the in-process backend:
+// host buffers always, device buffers on a GPU where one is visible.
+namespace rlae {
+namespace {
+
+void run_conformance(int n, int cuda_device) {
+  auto group = make_inprocess_group(n, cuda_device);
+  const at::Device dev = cuda_device >= 0 ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_device))
+                                          : at::Device(at::kCPU);
+  std::vector<std::vector<uint8_t>> got(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] { got[static_cast<size_t>(r)] = testing_conformance::run_script(*group[r], dev); });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < n; ++r)
+    EXPECT_TRUE(got[static_cast<size_t>(r)] == testing_conformance::expected_script(r, n))
+        << "in-process on " << dev.str() << ", rank " << r << " of " << n;
+}
+
+TEST(CommConformance, InProcessHost) {
+  for (int n : {1, 2, 3, 4}) run_conformance(n, -1);
+}
+
+TEST(CommConformance, InProcessOnGpu) {
+  const CudaStatus s = cuda_status();
+  if (s.device_count == 0)
+    GTEST_SKIP() << (s.compiled ? "no GPU visible (" + s.driver + ")" : std::string("built without CUDA"));
+  for (int n : {1, 3}) run_conformance(n, 0);
 }
 
 }  // namespace
