@@ -2,6 +2,8 @@
 
 #include "rlae_build_info.h"
 
+#include <cstdio>
+
 #ifdef RLAE_WITH_CUDA
 #include <cuda_runtime_api.h>
 #endif
@@ -33,6 +35,17 @@ CudaStatus cuda_status() {
   const cudaError_t rc = cudaGetDeviceCount(&n);
   if (rc == cudaSuccess) {
     s.device_count = n;
+    for (int d = 0; d < n; ++d) {
+      cudaDeviceProp p{};
+      if (cudaGetDeviceProperties(&p, d) != cudaSuccess) {
+        s.gpus.push_back("(properties unavailable)");
+        continue;
+      }
+      char buf[400];
+      std::snprintf(buf, sizeof buf, "%s, %.1f GiB, sm_%d%d", p.name,
+                    static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), p.major, p.minor);
+      s.gpus.emplace_back(buf);
+    }
   } else {
     s.device_count = 0;
     if (s.driver.empty() || dv > 0) s.driver += std::string(" (") + cudaGetErrorString(rc) + ")";

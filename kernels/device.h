@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace rlae {
 
@@ -11,6 +12,7 @@ struct CudaStatus {
   std::string runtime;         // "13.0" or "" when not compiled
   std::string driver;          // "13.0", or why none is usable
   std::string compiled_archs;  // "80;90"
+  std::vector<std::string> gpus;  // "NVIDIA H200, 139.8 GiB, sm_90" per visible GPU
 };
 
 CudaStatus cuda_status();

@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/options.h"
 #include "common/rng.h"
+#include "kernels/placement.h"
 #include "launch/bench.h"
 #include "launch/commands.h"
 #include "rlae_build_info.h"
@@ -56,7 +57,7 @@ Timing time_rlae(CausalLM& model, int64_t batch, int64_t prompt_len, int64_t new
   t.prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<int32_t> ids(batch);
   auto take = [&](const at::Tensor& logits) {
-    const at::Tensor tok = logits.argmax(1).to(at::kInt).contiguous();
+    const at::Tensor tok = logits.argmax(1).to(at::kInt).cpu().contiguous();  // waits for the GPU too
     std::copy(tok.data_ptr<int32_t>(), tok.data_ptr<int32_t>() + batch, ids.begin());
     if (t.first_tokens.size() < 8) t.first_tokens.push_back(ids[0]);
   };
@@ -99,6 +100,8 @@ int bench_decode(int argc, const char* const* argv) {
       ("prompt-len", opt<int>("N", 32), "prompt tokens")
       ("new-tokens", opt<int>("N", 32), "generated tokens per sequence")
       ("threads", opt<int>("N", 0), "threads for both sides (0: all cores)")
+      ("device", opt<std::string>("cpu|cuda[:N]", "cpu"), "where both sides decode")
+      ("dtype", opt<std::string>("f32|bf16|f16", "f32"), "compute dtype of both sides (the mixture stays f32)")
       ("work-dir", opt<std::string>("DIR", "bench-models"), "where the random models are written (reused)")
       ("python", opt<std::string>("PATH", ""), "Python with transformers (default: .venv of the source tree)")
       ("json", opt<std::string>("FILE", ""), "also write the results as JSON");
@@ -115,6 +118,15 @@ int bench_decode(int argc, const char* const* argv) {
   if (threads <= 0) threads = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   RLAE_USAGE_CHECK(prompt_len >= 1 && new_tokens >= 2, "rlae bench decode: --prompt-len >= 1 and --new-tokens >= 2");
   at::set_num_threads(threads);
+  const Placement place = place_device_here(parse_device_request((*vm)["device"].as<std::string>()), 0, "this process");
+  const at::Device device =
+      place.cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(place.index)) : at::Device(at::kCPU);
+  const std::string dtype = (*vm)["dtype"].as<std::string>();
+  RLAE_USAGE_CHECK(dtype == "f32" || dtype == "bf16" || dtype == "f16", "--dtype: expected f32|bf16|f16, got '",
+                   dtype, "'");
+  RLAE_USAGE_CHECK(dtype != "f16" || place.cuda, "--dtype f16 needs --device cuda");
+  const at::ScalarType st = dtype == "bf16" ? at::kBFloat16 : dtype == "f16" ? at::kHalf : at::kFloat;
+  std::printf("device %s, dtype %s, %d threads\n", device.str().c_str(), dtype.c_str(), threads);
   make_dirs(work);
 
   nlohmann::json results = nlohmann::json::array();
@@ -131,6 +143,8 @@ int bench_decode(int argc, const char* const* argv) {
       const int64_t batch = std::stoll(bs);
       RLAE_USAGE_CHECK(batch >= 1, "--batches: sizes must be >= 1");
       ModelOptions mo;
+      mo.device = device;
+      mo.dtype = st;
       mo.num_slots = batch;
       mo.max_seq_len = prompt_len + new_tokens + 1;
       auto model = CausalLM::load(dir, mo);
@@ -140,7 +154,8 @@ int bench_decode(int argc, const char* const* argv) {
       const std::string out = run_command(
           shell_quote(python) + " " + shell_quote(script) + " decode --model " + shell_quote(dir) + " --batch " +
           std::to_string(batch) + " --prompt-len " + std::to_string(prompt_len) + " --new-tokens " +
-          std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " 2>/dev/null");
+          std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " --device " + device.str() +
+          " --dtype " + dtype + " 2>/dev/null");
       const nlohmann::json hf = nlohmann::json::parse(out.substr(out.rfind('{')));
       const double rlae_tps = batch * new_tokens / r.total_s;
       const double hf_tps = hf["tokens_per_s"].get<double>();
@@ -149,7 +164,8 @@ int bench_decode(int argc, const char* const* argv) {
       std::printf("%-6s %6lld %14.1f %14.1f %7.2fx  %s\n", size.c_str(), static_cast<long long>(batch), rlae_tps,
                   hf_tps, rlae_tps / hf_tps, same ? "yes" : "NO");
       std::fflush(stdout);
-      results.push_back({{"model", size}, {"batch", batch}, {"threads", threads}, {"prompt_len", prompt_len},
+      results.push_back({{"model", size}, {"batch", batch}, {"threads", threads}, {"device", device.str()},
+                         {"dtype", dtype}, {"prompt_len", prompt_len},
                          {"new_tokens", new_tokens}, {"rlae_tokens_per_s", rlae_tps}, {"hf_tokens_per_s", hf_tps},
                          {"ratio", rlae_tps / hf_tps}, {"same_greedy_tokens", same},
                          {"rlae_prefill_s", r.prefill_s}, {"hf_prefill_s", hf["prefill_s"]}});

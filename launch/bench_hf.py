@@ -73,19 +73,27 @@ def decode(args):
     import torch
     from transformers import AutoModelForCausalLM, DynamicCache
     torch.set_num_threads(args.threads)
-    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32,
-                                                 attn_implementation="eager")
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[args.dtype]
+    device = torch.device(args.device)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype, attn_implementation="eager")
+    model.to(device)
     model.eval()
     vocab = model.config.vocab_size
-    ids = torch.tensor(prompt_ids(args.batch, args.prompt_len, vocab), dtype=torch.long)
+    ids = torch.tensor(prompt_ids(args.batch, args.prompt_len, vocab), dtype=torch.long, device=device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
 
     def greedy(n):
         # The best case of Hugging Face eager decoding: forward with the KV cache
         # and argmax, no logits processors (generate() itself cannot import
         # torch.distributed.fsdp on Debian's torch 1.13 with Python 3.11).
         mask = torch.ones_like(ids)
+        sync()
         t0 = time.perf_counter()
         out = model(ids, attention_mask=mask, past_key_values=DynamicCache(), use_cache=True)
+        sync()
         prefill_s = time.perf_counter() - t0
         past = out.past_key_values
         tok = out.logits[:, -1, :].argmax(-1, keepdim=True)
@@ -96,6 +104,7 @@ def decode(args):
             past = out.past_key_values
             tok = out.logits[:, -1, :].argmax(-1, keepdim=True)
             toks.append(tok)
+        sync()
         return torch.cat(toks, dim=1), prefill_s
 
     with torch.inference_mode():
@@ -109,7 +118,7 @@ def decode(args):
     print(json.dumps({"batch": args.batch, "new_tokens": int(new), "prefill_s": prefill,
                       "decode_s": decode_s, "total_s": total,
                       "tokens_per_s": args.batch * new / total,
-                      "first_tokens": out[0, ids.shape[1]:ids.shape[1] + 8].tolist()}))
+                      "first_tokens": out[0, ids.shape[1]:ids.shape[1] + 8].cpu().tolist()}))
 
 
 def main():
@@ -129,6 +138,8 @@ def main():
     d.add_argument("--prompt-len", type=int, default=32)
     d.add_argument("--new-tokens", type=int, default=32)
     d.add_argument("--threads", type=int, default=1)
+    d.add_argument("--device", default="cpu")
+    d.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32")
     args = p.parse_args()
     {"make-model": make_model, "decode": decode}[args.cmd](args)
 

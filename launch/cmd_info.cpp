@@ -7,7 +7,9 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <boost/version.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -17,24 +19,69 @@
 #include "actors/communicator.h"
 #include "common/mpi_env.h"
 #include "common/options.h"
+#include "common/channel.h"
 #include "kernels/device.h"
+#include "kernels/placement.h"
 #include "launch/commands.h"
 #include "rlae_build_info.h"
 
 namespace rlae::cli {
 namespace {
 
-// The BLAS library mapped into this process (after a matrix product made torch load it).
+// The CPU BLAS behind LibTorch's matrix products: LibTorch's own build record
+// (BLAS_INFO=mkl: MKL linked into libtorch_cpu), else the BLAS library mapped into
+// this process (after a matrix product made torch load it). GPU BLAS (cuBLAS) is
+// not the CPU's.
 std::string loaded_blas() {
+  const std::string config = at::show_config();
+  std::string info;
+  if (const auto p = config.find("BLAS_INFO="); p != std::string::npos)
+    info = config.substr(p + 10, config.find_first_of(", \n", p + 10) - (p + 10));
+  if (info == "mkl") return "MKL (linked into libtorch_cpu)";
   std::ifstream maps("/proc/self/maps");
   std::string line;
   while (std::getline(maps, line)) {
     const auto p = line.find('/');
     if (p == std::string::npos) continue;
     const std::string path = line.substr(p);
-    if (path.find("blas") != std::string::npos || path.find("mkl") != std::string::npos) return path;
+    const std::string file = path.substr(path.rfind('/') + 1);
+    if (file.find("cublas") != std::string::npos) continue;
+    if (file.find("blas") != std::string::npos || file.find("mkl") != std::string::npos) return path;
   }
-  return "unknown";
+  return info.empty() ? "unknown" : info;
+}
+
+// Under a launcher with several tasks: each rank's host and the device --device
+// gives it, gathered to rank 0 ("rank -> host -> device"); empty in one process.
+// Returns false on ranks other than 0 (they print nothing).
+bool placement_rows(const std::string& request, std::vector<std::string>* rows) {
+  int tasks = 1;
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"})
+    if (const char* s = std::getenv(v)) {
+      tasks = std::max(tasks, std::atoi(s));
+      break;
+    }
+  const DeviceRequest req = parse_device_request(request);
+  if (tasks <= 1) {
+    const Placement p = place_device_here(req, 0, "this process");
+    rows->push_back("this process on " + local_host_name() + ": " + p.str() + " (--device " + request + ")");
+    return true;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  MpiSession mpi(&argc, &argv);
+  const MpiTopology& t = mpi.topology();
+  std::string mine;
+  try {
+    mine = place_device_here(req, t.local_rank, "rank " + std::to_string(t.rank) + " on " + t.host).str();
+  } catch (const std::exception& e) {
+    mine = std::string("error: ") + e.what();
+  }
+  const auto all = gather_strings(MPI_COMM_WORLD, t.host + " (local rank " + std::to_string(t.local_rank) +
+                                                      "): " + mine);
+  if (t.rank != 0) return false;
+  for (size_t r = 0; r < all.size(); ++r) rows->push_back("rank " + std::to_string(r) + " on " + all[r]);
+  return true;
 }
 
 // GFLOP/s of one float32 matrix product on one thread: tells reference BLAS from OpenBLAS.
@@ -56,7 +103,9 @@ double blas_gflops() {
 
 int cmd_info(int argc, const char* const* argv) {
   po::options_description desc("info");
-  desc.add_options()("json", po::bool_switch(), "print one JSON object instead of a table");
+  desc.add_options()("json", po::bool_switch(), "print one JSON object instead of a table")
+      ("device", po::value<std::string>()->default_value("auto"),
+       "the --device request whose placement to show (auto|cpu|cuda[:N]); under mpirun, every rank's");
   const auto vm = parse_command_options({"info", "versions and capabilities of this rlae build", "rlae info [--json]"},
                                         desc, argc, argv, std::cout);
   if (!vm) return kExitOk;
@@ -68,6 +117,8 @@ int cmd_info(int argc, const char* const* argv) {
   const int threads = at::get_num_threads();
   const CudaStatus cuda = cuda_status();
   const double gflops = blas_gflops();
+  std::vector<std::string> placement;
+  if (!placement_rows((*vm)["device"].as<std::string>(), &placement)) return kExitOk;
 
   nlohmann::json j;
   j["rlae"] = RLAE_VERSION;
@@ -93,6 +144,8 @@ int cmd_info(int argc, const char* const* argv) {
   j["nccl_compiled"] = cuda.compiled;
   j["nccl"] = nccl_version();
   j["gpus_visible"] = cuda.device_count;
+  j["gpus"] = cuda.gpus;
+  j["placement"] = placement;
 
   if ((*vm)["json"].as<bool>()) {
     std::cout << j.dump(2) << "\n";
@@ -103,7 +156,7 @@ int cmd_info(int argc, const char* const* argv) {
   std::ostringstream blas;
   blas.precision(3);
   blas << j["blas"].get<std::string>() << " (" << j["blas_gflops_1thread"].get<double>() << " GFLOP/s on 1 thread"
-       << (gflops < 10 ? "; slow: install OpenBLAS with launch/setup-deps.sh)" : ")");
+       << (gflops < 10 ? "; slow: is another process using the cores?)" : ")");
   row("LibTorch", std::string(TORCH_VERSION) + " (" + std::to_string(threads) + " threads)");
   row("BLAS", blas.str());
   row("MPI", j["mpi"].get<std::string>());
@@ -119,6 +172,8 @@ int cmd_info(int argc, const char* const* argv) {
     row("NCCL", "not compiled in");
   }
   row("GPUs", std::to_string(cuda.device_count) + " visible");
+  for (size_t d = 0; d < cuda.gpus.size(); ++d) row("", "cuda:" + std::to_string(d) + " " + cuda.gpus[d]);
+  for (const std::string& p : placement) row("Placement", p);
   return kExitOk;
 }
 

@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# Installs what rlae needs from Debian packages, only what is missing, and makes
-# OpenBLAS the system BLAS (Debian's LibTorch otherwise runs its matrix products
-# on the reference BLAS: ~3.7 GFLOP/s on one thread against ~30+ with OpenBLAS).
-# Idempotent: a second run installs nothing. Run as root, or it prints the exact
-# sudo command to run instead.
+# Installs what rlae needs from Debian packages, only what is missing (LibTorch
+# comes from PyPI's torch wheel: launch/setup-python.sh). Idempotent: a second
+# run installs nothing. Run as root, or it prints the exact sudo command to run.
 set -euo pipefail
 
 packages=(
@@ -16,6 +14,7 @@ packages=(
   nlohmann-json3-dev                 # JSON
   libonig-dev                        # Oniguruma: the regex engine of Hugging Face's pre-tokenizers
   slurm-wlm munge                    # a real one-node Slurm for the sweep and cluster tests
+  ccache                             # rebuilds reuse objects
   python3-venv python3-matplotlib    # the Python environment (LibTorch comes from PyPI's torch wheel) and plots
 )
 
@@ -48,18 +47,8 @@ else
   echo "setup-deps: all Debian packages present" >&2
 fi
 
-# OpenBLAS as the libblas.so.3 that LibTorch loads.
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-alt="libblas.so.3-$arch"
-openblas="/usr/lib/$arch/openblas-pthread/libblas.so.3"
-current=$(update-alternatives --query "$alt" 2>/dev/null | awk '/^Value:/{print $2}')
-if [ -e "$openblas" ] && [ "$current" != "$openblas" ]; then
-  echo "setup-deps: selecting OpenBLAS as $alt (was: ${current:-none})" >&2
-  as_root update-alternatives --set "$alt" "$openblas"
-fi
-
-# CUDA / NCCL are not installed here: the build uses them when nvcc is found
-# (PATH or /usr/local/cuda/bin).
+# The CUDA toolkit is not installed here: the build compiles the CUDA kernels when
+# nvcc is found (PATH or /usr/local/cuda/bin); NCCL is the torch wheel's.
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "setup-deps: CUDA toolkit found; CUDA kernels and NCCL will be built" >&2
 fi

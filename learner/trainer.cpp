@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/channel.h"
 #include "common/check.h"
 #include "common/dataset.h"
 #include "common/fs.h"
@@ -153,6 +154,8 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.prompts_per_iteration));
   std::vector<Member> members;
   for (const auto& d : cfg.members) members.push_back(load_member(d, mo));
+  RLAE_LOG(info, "train: one process on ", local_host_name(), ": ", members.size(), " members on ", mo.device.str(),
+           " (--device ", mo.placement, "), learner on cpu");
   const UnionVocab vocab = UnionVocab::load_or_build(vocab_members(members), cfg.out + "/cache");
   InprocessEnsemble ensemble(members, vocab, cfg.ensemble);
   TrainLearner learner(cfg, static_cast<int64_t>(members.size()), ensemble.session(0).obs_width());
