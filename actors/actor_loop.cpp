@@ -7,11 +7,14 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <set>
 
 #include "actors/actor_channel.h"
 #include "actors/decode_session.h"
 #include "actors/rollout.h"
+#include "common/channel.h"
 #include "common/check.h"
+#include "common/log.h"
 #include "kernels/placement.h"
 
 namespace rlae {
@@ -33,8 +36,19 @@ std::unique_ptr<Communicator> make_group_communicator(MPI_Comm group_comm, const
   RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, group_comm));
   RLAE_CHECK(!(flags[0] && flags[1]), "the members of an ensemble group must all be on GPUs or all on "
              "the CPU (this rank: ", device.str(), "); give every node GPUs or use --device cpu");
-  if (device.is_cuda()) return make_nccl_communicator(group_comm, device.index());
-  return make_mpi_communicator(group_comm);
+  if (!device.is_cuda()) return make_mpi_communicator(group_comm);
+  // NCCL wants one GPU per rank: members sharing a GPU (more actors than GPUs on a
+  // node) exchange over MPI from host buffers instead.
+  const auto places = gather_strings(group_comm, local_host_name() + " " + device.str());
+  std::set<std::string> distinct(places.begin(), places.end());
+  if (distinct.size() < places.size()) {
+    int r = 0;
+    MPI_Comm_rank(group_comm, &r);
+    if (r == 0)
+      RLAE_LOG(info, "train: members of a group share a GPU; their exchange goes over MPI (NCCL needs one GPU each)");
+    return make_mpi_communicator(group_comm);
+  }
+  return make_nccl_communicator(group_comm, device.index());
 }
 
 // Set-up that can fail on one rank, then one collective so that no rank waits for a dead one.

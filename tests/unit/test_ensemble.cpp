@@ -10,6 +10,7 @@
 #include <map>
 
 #include "actors/ensemble.h"
+#include "kernels/device.h"
 #include "actors/generate.h"
 #include "common/check.h"
 #include "common/fs.h"
@@ -38,9 +39,11 @@ class EnsembleTest : public ::testing::Test {
     delete dir_;
   }
 
-  std::vector<Member> load(const std::vector<std::string>& names, int64_t slots = 3) {
+  std::vector<Member> load(const std::vector<std::string>& names, int64_t slots = 3,
+                           at::Device device = at::kCPU) {
     std::vector<Member> out;
     ModelOptions o;
+    o.device = device;
     o.num_slots = slots;
     o.max_seq_len = 256;
     for (const auto& n : names) out.push_back(load_member(*dir_ + "/" + n, o));
@@ -314,6 +317,34 @@ TEST_F(EnsembleTest, SeededSamplingIsReproducibleAndAgreesAcrossMembers) {
   }
   opt.temperature = -1;
   EXPECT_THROW(ensemble_decode_inprocess(members, vocab, fixed("uniform", names(members)), prompts(), opt), Error);
+}
+
+// All members on one GPU in one process: the same tokens as on the CPU, for fixed
+// weights in every mixture mode and for seeded sampling (the in-process group then
+// exchanges on the GPU: device buffers, CUDA kernels).
+TEST_F(EnsembleTest, OnTheGpuTheMembersChooseTheCpuTokens) {
+  const CudaStatus cuda = cuda_status();
+  if (cuda.device_count == 0)
+    GTEST_SKIP() << (cuda.compiled ? "no GPU visible (" + cuda.driver + ")" : std::string("built without CUDA"));
+  auto cpu = load({"a", "b", "c"});
+  auto gpu = load({"a", "b", "c"}, 3, at::Device(at::kCUDA, 0));
+  const UnionVocab vocab = UnionVocab::build(vocab_members(cpu));
+  const auto policy = fixed("weights:0.45,0.35,0.2", names(cpu));
+  for (MixMode mode : {MixMode::sparse, MixMode::dense, MixMode::full}) {
+    for (double temperature : {0.0, 0.8}) {
+      EnsembleOptions opt;
+      opt.max_new_tokens = 24;
+      opt.mode = mode;
+      opt.temperature = temperature;
+      opt.seed = 7;
+      const auto want = ensemble_decode_inprocess(cpu, vocab, policy, prompts(), opt);
+      const auto got = ensemble_decode_inprocess(gpu, vocab, policy, prompts(), opt);
+      ASSERT_EQ(want.size(), got.size());
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_EQ(want[i].tokens, got[i].tokens)
+            << "prompt " << i << ", mode " << static_cast<int>(mode) << ", temperature " << temperature;
+    }
+  }
 }
 
 }  // namespace
