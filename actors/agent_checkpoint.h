@@ -10,9 +10,19 @@
 
 namespace rlae {
 
-// A fingerprint of the member set (hash of every member's config.json and
-// tokenizer.json, in order), stored in checkpoints.
+// A fingerprint of the member set, in order: every member's config.json,
+// tokenizer.json and weights (the bytes of model.safetensors, or of the shards that
+// model.safetensors.index.json lists). Stored in checkpoints. Hashing weights reads
+// them once: the result is cached per file by path, size and modification time in
+// $RLAE_CACHE_DIR (default $XDG_CACHE_HOME/rlae or ~/.cache/rlae), so later runs
+// and the ranks of one node pay nothing.
 std::string members_fingerprint(const std::vector<std::string>& member_dirs);
+
+// The hash of one file's bytes (64-bit, word-wise), through that cache.
+std::string weights_file_hash(const std::string& path);
+
+// What members_fingerprint covers, stored beside it ("config,tokenizer,weights").
+inline constexpr const char* kFingerprintCovers = "config,tokenizer,weights";
 
 // The agents of a checkpoint, checked against the members they will steer:
 // rlae::Error when the checkpoint was trained for a different member set.

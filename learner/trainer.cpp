@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "actors/agent_checkpoint.h"
 #include "common/channel.h"
 #include "common/check.h"
 #include "common/dataset.h"
@@ -66,6 +67,7 @@ void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t
       {"num_members", std::to_string(learner.agents().num_members)},
       {"obs_width", std::to_string(learner.agents().obs_width)},
       {"members_fingerprint", fingerprint},
+      {"fingerprint_covers", kFingerprintCovers},
       {"config_hash", cfg.config_hash},
       {"rlae_version", RLAE_VERSION},
       {"seed", std::to_string(cfg.seed)}};
@@ -89,8 +91,12 @@ std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& l
   const std::string path = cfg.out + "/checkpoints/" + name;
   auto file = SafetensorsFile::open(path);
   const auto& meta = file->metadata();
+  RLAE_CHECK(meta.count("fingerprint_covers") && meta.at("fingerprint_covers") == kFingerprintCovers, path,
+             ": written by an older rlae whose member fingerprint did not cover the weights; cannot resume from it "
+             "(start the run afresh in another --out)");
   RLAE_CHECK(meta.count("members_fingerprint") && meta.at("members_fingerprint") == fingerprint, path,
-             ": trained for other members; cannot resume with these");
+             ": trained for other members (", meta.count("members") ? meta.at("members") : "?",
+             "); cannot resume with these (their weights, config.json or tokenizer.json, or their order, differ)");
   RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
              meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
   NamedTensors state;
