@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -112,6 +113,19 @@ void prepare_run_dirs(const TrainConfig& cfg) {
   make_writable_dir(cfg.out);
   make_writable_dir(cfg.out + "/checkpoints");
   if (cfg.write_replay) make_writable_dir(cfg.out + "/replay");
+  // Temporary files of writes an earlier, interrupted run left behind (a shard's
+  // "shard-N.h5.tmp", "NAME.tmp.PID" of atomic writes): never read, removed now.
+  int removed = 0;
+  for (const std::string d : {cfg.out, cfg.out + "/checkpoints", cfg.out + "/replay", cfg.out + "/cache"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(d, ec)) {
+      const std::string name = e.path().filename().string();
+      const bool stale = (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) ||
+                         name.find(".tmp.") != std::string::npos;
+      if (stale && e.is_regular_file(ec) && std::filesystem::remove(e.path(), ec)) ++removed;
+    }
+  }
+  if (removed > 0) RLAE_LOG(info, "train: removed ", removed, " temporary file(s) of an interrupted run in ", cfg.out);
 }
 
 std::string IterationMetrics::to_json() const {

@@ -128,3 +128,31 @@ TEST_F(TrainerTest, BadSetupsFailBeforeAnyWork) {
 
 }  // namespace
 }  // namespace rlae
+
+namespace rlae {
+namespace {
+
+// Temporary files of an interrupted run are removed when a run (re)starts in the
+// folder; finished files stay.
+TEST(TrainerDirs, StaleTemporaryFilesAreRemovedOnStart) {
+  const std::string out = ::testing::TempDir() + "rlae_stale_" + std::to_string(::getpid());
+  make_dirs(out + "/checkpoints");
+  make_dirs(out + "/replay");
+  const std::vector<std::string> stale = {out + "/replay/shard-000003.h5.tmp",
+                                          out + "/checkpoints/ckpt-000010.safetensors.tmp.4242",
+                                          out + "/metrics.jsonl.tmp.17"};
+  const std::vector<std::string> kept = {out + "/replay/shard-000002.h5", out + "/checkpoints/ckpt-000005.safetensors",
+                                         out + "/metrics.jsonl", out + "/checkpoints/latest"};
+  for (const auto& f : stale) write_file_atomic(f, "partial");
+  for (const auto& f : kept) write_file_atomic(f, "done");
+  TrainConfig cfg;
+  cfg.out = out;
+  cfg.write_replay = true;
+  prepare_run_dirs(cfg);
+  for (const auto& f : stale) EXPECT_FALSE(file_exists(f)) << f;
+  for (const auto& f : kept) EXPECT_TRUE(file_exists(f)) << f;
+  std::system(("rm -rf " + out).c_str());
+}
+
+}  // namespace
+}  // namespace rlae
