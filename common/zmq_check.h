@@ -7,6 +7,8 @@
 // errno text, this host, file and line. Include only from .cpp files.
 #pragma once
 
+#include <cerrno>
+
 #include <zmq.hpp>
 
 #include <cstdint>
@@ -24,11 +26,16 @@ zmq::message_t to_zmq_message(std::vector<uint8_t>&& bytes);
 
 }  // namespace rlae
 
+// A call interrupted by a signal (EINTR: SIGTERM/SIGINT set the stop request) is
+// made again, so the loops around it see the request at their next check.
 #define RLAE_ZMQ_CALL(where, ...)                                                        \
   ([&]() -> decltype(auto) {                                                             \
-    try {                                                                                \
-      return __VA_ARGS__;                                                                \
-    } catch (const ::zmq::error_t& rlae_zmq_e_) {                                        \
-      ::rlae::detail::throw_zmq_error(rlae_zmq_e_, #__VA_ARGS__, (where), __FILE__, __LINE__); \
+    for (;;) {                                                                           \
+      try {                                                                              \
+        return __VA_ARGS__;                                                              \
+      } catch (const ::zmq::error_t& rlae_zmq_e_) {                                      \
+        if (rlae_zmq_e_.num() == EINTR) continue;                                        \
+        ::rlae::detail::throw_zmq_error(rlae_zmq_e_, #__VA_ARGS__, (where), __FILE__, __LINE__); \
+      }                                                                                  \
     }                                                                                    \
   }())

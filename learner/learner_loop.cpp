@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "learner/learner_channel.h"
 #include "learner/learner_step.h"
 
@@ -74,6 +75,7 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
   channel.publish_params(static_cast<uint64_t>(learner.version()), learner.agents().named_parameters());
   try {
     while (!learner.done()) {
+      if (const int sig = stop_signal()) return fail("stopped by " + signal_name(sig) + " (--resume continues)");
       const auto lost = channel.dead_actors();
       if (!lost.empty()) return fail("lost " + describe(lost.front()));
       auto msg = channel.recv(200);
@@ -108,6 +110,7 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
                 const TrainProgress& progress) {
   const int world = mpi.topology().size;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
+  install_stop_signals();
   if (!check_setup(cfg)) return 1;
   // Actors split the world into groups; the learner takes no group.
   MPI_Comm none;

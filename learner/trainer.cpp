@@ -17,6 +17,7 @@
 #include "common/dataset.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/prompt.h"
 #include "common/safetensors.h"
 #include "learner/learner_step.h"
@@ -180,7 +181,13 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   InprocessEnsemble ensemble(members, vocab, cfg.ensemble);
   TrainLearner learner(cfg, static_cast<int64_t>(members.size()), ensemble.session(0).obs_width());
   IterationMetrics last;
+  install_stop_signals();
   while (!learner.done()) {
+    if (const int sig = stop_signal()) {
+      learner.save_checkpoint();
+      RLAE_FAIL("stopped by ", signal_name(sig), "; checkpoint saved at iteration ", learner.iteration(),
+                " (--resume continues)");
+    }
     std::vector<TrajectoryBatch> batches;
     for (int g = 0; g < cfg.groups; ++g) {
       batches.push_back(rollout_inprocess(ensemble, learner.agents(), cfg.rollout(), data, learner.version(),
