@@ -67,10 +67,21 @@ nlohmann::json read_sweep(const std::string& dir) {
 }
 
 struct TrialState {
-  std::string status;  // done | partial | failed | pending
+  std::string status;  // finished | partial | failed | pending
   int64_t iterations = 0, done = 0;
   double accuracy = -1, reward = -1;
+  std::string error;  // failed: the first line of FAILED (exit code and the log's first error line)
 };
+
+// The first line of the log that reports an error, for FAILED and compare.
+std::string first_error_line(const std::string& log) {
+  if (!file_exists(log)) return "";
+  std::istringstream in(read_file(log));
+  for (std::string l; std::getline(in, l);) {
+    if (l.find("error") != std::string::npos || l.find("Error") != std::string::npos) return l;
+  }
+  return "";
+}
 
 int64_t config_int(const std::string& ini, const std::string& key, int64_t fallback) {
   for (const auto& [k, v] : read_ini_settings(ini)) {
@@ -108,7 +119,12 @@ TrialState trial_state(const std::string& dir, int last) {
   }
   const bool finished = file_exists(dir + "/checkpoints/latest") && s.done >= s.iterations;
   const bool failed = file_exists(dir + "/FAILED");
-  s.status = finished ? "done" : failed ? "failed" : s.done > 0 ? "partial" : "pending";
+  if (failed && !finished) {
+    std::istringstream in(read_file(dir + "/FAILED"));
+    std::getline(in, s.error);
+    if (s.error.empty()) s.error = "(FAILED is empty)";
+  }
+  s.status = finished ? "finished" : failed ? "failed" : s.done > 0 ? "partial" : "pending";
   return s;
 }
 
@@ -195,14 +211,14 @@ int sweep_run(int argc, const char* const* argv) {
     const std::string name = t["name"].get<std::string>(), tdir = dir + "/" + name;
     if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     const TrialState st = trial_state(tdir, 1);
-    if (st.status == "done") {
+    if (st.status == "finished") {
       std::printf("%s: done already\n", name.c_str());
       continue;
     }
     std::remove((tdir + "/FAILED").c_str());
     std::string cmd = "cd " + quote(sweep.value("workdir", std::string("."))) + " && ";
     if (np > 1) {
-      cmd = "mpirun " + std::string(::geteuid() == 0 ? "--allow-run-as-root " : "") +
+      cmd += "mpirun " + std::string(::geteuid() == 0 ? "--allow-run-as-root " : "") +
             "--oversubscribe -x OMP_NUM_THREADS=1 -np " + std::to_string(np) + " ";
     }
     cmd += quote(exe) + " train --config " + quote(tdir + "/config.ini");
@@ -215,7 +231,7 @@ int sweep_run(int argc, const char* const* argv) {
     const int code = rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
     if (code != 0) {
       ++failed;
-      write_file_atomic(tdir + "/FAILED", "exit " + std::to_string(code) + "\n");
+      write_file_atomic(tdir + "/FAILED", "exit " + std::to_string(code) + ": " + first_error_line(tdir + "/train.log") + "\n");
       if (first_failure.empty()) first_failure = name + " (exit " + std::to_string(code) + "; " + tdir + "/train.log)";
       std::printf("%s: failed with exit %d, see %s/train.log\n", name.c_str(), code, tdir.c_str());
     } else {
@@ -234,6 +250,8 @@ int sweep_slurm(int argc, const char* const* argv) {
       ("ntasks", opt<int>("N", 1), "Slurm tasks (ranks) per trial: 1, or 1+G*K")
       ("time", opt<std::string>("D-HH:MM:SS", "24:00:00"), "time limit per trial")
       ("rlae", opt<std::string>("PATH", ""), "the rlae binary on the cluster (default: this one)")
+      ("overcommit", po::bool_switch(), "let a trial's ranks share CPUs (sbatch --overcommit; mpirun --oversubscribe)")
+      ("partition", opt<std::string>("NAME", ""), "Slurm partition (default: the cluster's default)")
       ("submit", po::bool_switch(), "submit it with sbatch");
   const CommandSpec spec{"sweep slurm", "write the sweep as a Slurm job array (one task per trial), optionally submit it",
                          "rlae sweep slurm --sweep DIR [--ntasks N] [--submit]"};
@@ -261,25 +279,51 @@ int sweep_slurm(int argc, const char* const* argv) {
     << "#SBATCH --array=0-" << (n - 1) << "\n"
     << "#SBATCH --ntasks=" << ntasks << "\n"
     << "#SBATCH --time=" << vm["time"].as<std::string>() << "\n"
-    << "#SBATCH --output=" << abs_dir << "/slurm-%A_%a.out\n"
-    << "set -euo pipefail\n"
+    << "#SBATCH --output=" << abs_dir << "/slurm-%A_%a.out\n";
+  const bool overcommit = vm["overcommit"].as<bool>();
+  if (overcommit) s << "#SBATCH --overcommit\n";
+  if (!vm["partition"].as<std::string>().empty()) s << "#SBATCH --partition=" << vm["partition"].as<std::string>() << "\n";
+  s << "set -uo pipefail\n"
     << "cd " << quote(sweep.value("workdir", std::string("."))) << "  # where rlae sweep plan ran: the configs' paths start there\n"
     << "trial=$(printf '%s/trial-%03d' " << quote(abs_dir) << " \"${SLURM_ARRAY_TASK_ID:?run under Slurm (sbatch)}\")\n"
     << "rlae=${RLAE_BIN:-" << quote(rlae) << "}\n"
     << "resume=()\n"
     << "[ -f \"$trial/checkpoints/latest\" ] && resume=(--resume)\n"
     << "export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}\n"
-    << "if [ \"${SLURM_NTASKS:-1}\" -gt 1 ] && srun --mpi=list 2>/dev/null | grep -q pmix; then\n"
-    << "  exec srun --mpi=pmix \"$rlae\" train --config \"$trial/config.ini\" \"${resume[@]}\"\n"
+    << "rm -f \"$trial/FAILED\"\n"
+    << "# Several ranks: srun starts them when Slurm has PMIx (Open MPI 4.1 finds its world there);\n"
+    << "# otherwise mpirun inside the allocation. One rank: a plain process.\n"
+    << "launch=()\n"
+    << "if [ \"${SLURM_NTASKS:-1}\" -gt 1 ] && srun --mpi=list 2>&1 | grep -qw pmix; then\n"
+    << "  launch=(srun --mpi=pmix" << (overcommit ? " --overcommit" : "") << ")\n"
     << "elif [ \"${SLURM_NTASKS:-1}\" -gt 1 ]; then\n"
-    << "  exec mpirun -np \"$SLURM_NTASKS\" \"$rlae\" train --config \"$trial/config.ini\" \"${resume[@]}\"\n"
-    << "else\n"
-    << "  exec \"$rlae\" train --config \"$trial/config.ini\" \"${resume[@]}\"\n"
-    << "fi\n";
+    << "  launch=(mpirun -np \"$SLURM_NTASKS\"" << (overcommit ? " --oversubscribe" : "") << ")\n"
+    << "  [ \"$(id -u)\" = 0 ] && launch+=(--allow-run-as-root)\n"
+    << "fi\n"
+    << "echo \"rlae sweep: $trial (task $SLURM_ARRAY_TASK_ID of job ${SLURM_ARRAY_JOB_ID:-?}, $SLURM_NTASKS ranks)${resume:+ resumed}\"\n"
+    << "\"${launch[@]}\" \"$rlae\" train --config \"$trial/config.ini\" \"${resume[@]}\" 2>&1 | tee -a \"$trial/train.log\"\n"
+    << "rc=${PIPESTATUS[0]}\n"
+    << "if [ \"$rc\" != 0 ]; then  # rlae sweep compare shows the trial as failed, with this line\n"
+    << "  echo \"exit $rc: $(grep -m 1 -i error \"$trial/train.log\")\" > \"$trial/FAILED\"\n"
+    << "fi\n"
+    << "exit \"$rc\"\n";
   const std::string script = dir + "/sweep.sbatch";
   write_file_atomic(script, s.str());
   std::printf("rlae sweep slurm: %s (%zu array tasks, %d ranks each)\n", script.c_str(), n, ntasks);
+  std::fflush(stdout);  // before sbatch prints its own line into the same pipe
   if (submit) {
+    if (!overcommit) {
+      // A trial with more ranks than any node's CPUs would pend for ever without a word.
+      FILE* p = ::popen("sinfo -h -o '%c %D' 2>/dev/null", "r");
+      long most = 0;
+      if (p != nullptr) {
+        long c = 0, nodes = 0;
+        while (std::fscanf(p, "%ld %ld", &c, &nodes) == 2) most = std::max(most, c * nodes);
+        ::pclose(p);
+      }
+      RLAE_CHECK(most == 0 || ntasks <= most, "rlae sweep slurm: --ntasks ", ntasks, " but the partitions have at most ",
+                 most, " CPUs: the tasks would pend for ever; pass --overcommit to let ranks share CPUs");
+    }
     const int rc = std::system(("sbatch " + quote(script)).c_str());
     RLAE_CHECK(rc == 0, "rlae sweep slurm: sbatch ", script, " failed (exit ", WIFEXITED(rc) ? WEXITSTATUS(rc) : rc, ")");
   }
@@ -312,32 +356,75 @@ int sweep_compare(int argc, const char* const* argv) {
     const std::string name = t["name"].get<std::string>();
     rows.push_back({name, t["point"], trial_state(dir + "/" + name, last)});
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.st.accuracy > b.st.accuracy; });
+  // Finished trials ranked by accuracy; the others after them, in trial order:
+  // a partial trial's accuracy is not comparable with a finished one's.
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    const bool fa = a.st.status == "finished", fb = b.st.status == "finished";
+    if (fa != fb) return fa;
+    return fa && a.st.accuracy > b.st.accuracy;
+  });
   std::vector<std::string> keys;
   for (const auto& a : sweep["axes"]) keys.push_back(a["key"].get<std::string>());
   if (vm["json"].as<bool>()) {
     nlohmann::json out = nlohmann::json::array();
     for (const Row& r : rows) {
-      out.push_back({{"trial", r.name}, {"point", r.point}, {"status", r.st.status}, {"iterations", r.st.done},
-                     {"of", r.st.iterations},
-                     {"accuracy", r.st.accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.st.accuracy)},
-                     {"reward", r.st.reward < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.st.reward)}});
+      nlohmann::json row = {{"trial", r.name}, {"point", r.point}, {"status", r.st.status}, {"iterations", r.st.done},
+                            {"of", r.st.iterations},
+                            {"accuracy", r.st.accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.st.accuracy)},
+                            {"reward", r.st.reward < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.st.reward)}};
+      if (!r.st.error.empty()) row["error"] = r.st.error;
+      out.push_back(row);
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("%-10s", "trial");
-  for (const auto& k : keys) std::printf(" %12.12s", k.c_str());
-  std::printf(" %8s %11s %9s   (accuracy: sampled, mean of the last %d iterations)\n", "status", "iterations",
-              "accuracy", last);
-  for (const Row& r : rows) {
+  // Columns as wide as their longest value: path values are shown whole.
+  std::vector<size_t> width;
+  for (const auto& k : keys) {
+    size_t w = k.size();
+    for (const Row& r : rows) w = std::max(w, r.point.value(k, std::string("?")).size());
+    width.push_back(w);
+  }
+  auto print_point = [&](const Row& r) {
     std::printf("%-10s", r.name.c_str());
-    for (const auto& k : keys) std::printf(" %12.12s", r.point.value(k, std::string("?")).c_str());
-    const std::string its = std::to_string(r.st.done) + "/" + std::to_string(r.st.iterations);
-    if (r.st.accuracy >= 0) {
-      std::printf(" %8s %11s %8.1f%%\n", r.st.status.c_str(), its.c_str(), 100.0 * r.st.accuracy);
-    } else {
-      std::printf(" %8s %11s %9s\n", r.st.status.c_str(), its.c_str(), "-");
+    for (size_t a = 0; a < keys.size(); ++a) {
+      std::printf("  %-*s", static_cast<int>(width[a]), r.point.value(keys[a], std::string("?")).c_str());
+    }
+  };
+  auto print_header = [&](const char* tail) {
+    std::printf("%-10s", "trial");
+    for (size_t a = 0; a < keys.size(); ++a) std::printf("  %-*s", static_cast<int>(width[a]), keys[a].c_str());
+    std::printf("%s", tail);
+  };
+  size_t finished = 0;
+  for (const Row& r : rows) finished += r.st.status == "finished";
+  std::printf("finished: %zu of %zu trials, best first (accuracy: sampled, mean of the last %d iterations)\n", finished,
+              rows.size(), last);
+  if (finished > 0) {
+    print_header("  iterations  accuracy    reward\n");
+    for (const Row& r : rows) {
+      if (r.st.status != "finished") continue;
+      print_point(r);
+      const std::string its = std::to_string(r.st.done) + "/" + std::to_string(r.st.iterations);
+      std::printf("  %10s  %7.1f%%  %8.3f\n", its.c_str(), 100.0 * r.st.accuracy, r.st.reward);
+    }
+  }
+  if (finished < rows.size()) {
+    std::printf("not finished: %zu (not ranked)\n", rows.size() - finished);
+    print_header("  status\n");
+    for (const Row& r : rows) {
+      if (r.st.status == "finished") continue;
+      print_point(r);
+      if (r.st.status == "partial") {
+        std::printf("  partial at iteration %lld/%lld", static_cast<long long>(r.st.done),
+                    static_cast<long long>(r.st.iterations));
+        if (r.st.accuracy >= 0) std::printf(" (accuracy so far %.1f%%)", 100.0 * r.st.accuracy);
+        std::printf("\n");
+      } else if (r.st.status == "failed") {
+        std::printf("  failed at iteration %lld: %s\n", static_cast<long long>(r.st.done), r.st.error.c_str());
+      } else {
+        std::printf("  pending\n");
+      }
     }
   }
   return kExitOk;

@@ -42,7 +42,12 @@ Launcher detect_launcher() {
   if (env_int("PMI_SIZE") > 1) return {true, env_int("PMI_SIZE"), "the PMI launcher"};
   const int slurm = env_int("SLURM_STEP_NUM_TASKS");
   if (std::getenv("PMIX_RANK") != nullptr) return {true, slurm > 1 ? slurm : 0, "the PMIx launcher"};
-  if (slurm > 1) return {true, slurm, "srun"};  // MPI must see the same world, else each task would train alone
+  // srun without a PMI plugin (--mpi=none, or a cluster whose default is none):
+  // every task would start MPI as a world of one and train the run alone in the
+  // same directory. Say so before MPI or anything else starts.
+  RLAE_CHECK(slurm <= 1, "rlae train: srun started ", slurm, " tasks (SLURM_STEP_NUM_TASKS) but gave them no PMI ",
+             "(PMIX_RANK, PMI_SIZE and OMPI_COMM_WORLD_SIZE unset): each would train alone; run 'srun --mpi=pmix' ",
+             "(see 'srun --mpi=list') or mpirun inside the allocation");
   return l;
 }
 

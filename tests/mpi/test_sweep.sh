@@ -59,12 +59,12 @@ grep -q "missing.jsonl" "$sweep/trial-002/train.log" && pass "the failure is in 
 if "$python" - "$tmp/compare.json" <<'PY'
 import json, sys
 rows = {r["trial"]: r for r in json.load(open(sys.argv[1]))}
-assert [rows[t]["status"] for t in sorted(rows)] == ["done", "done", "failed", "failed"], rows
+assert [rows[t]["status"] for t in sorted(rows)] == ["finished", "finished", "failed", "failed"], rows
 assert rows["trial-001"]["point"]["lr"] == "1e-2" and rows["trial-001"]["iterations"] == 2, rows
 assert 0 <= rows["trial-000"]["accuracy"] <= 1 and rows["trial-002"]["accuracy"] is None, rows
 PY
 then pass "compare: statuses, points, accuracy"; else bad "compare: $(cat "$tmp/compare.json")"; fi
-"$rlae" sweep compare --sweep "$sweep" > "$tmp/compare.txt" 2>&1 && grep -q "trial-001 .*1e-2 .*done .*2/2" "$tmp/compare.txt" \
+"$rlae" sweep compare --sweep "$sweep" > "$tmp/compare.txt" 2>&1 && grep -q "trial-001 .*1e-2 .*2/2" "$tmp/compare.txt" \
   && pass "compare table" || bad "compare table: $(cat "$tmp/compare.txt")"
 before=$(stat -c %Y "$sweep/trial-001/checkpoints/ckpt-000002.safetensors")
 timeout 120 "$rlae" sweep run --sweep "$sweep" --only trial-000,trial-001 >"$tmp/rerun.log" 2>&1 \
