@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/prompt.h"
 #include "common/safetensors.h"
+#include "common/stop_signal.h"
 #include "learner/learner_step.h"
 #include "learner/replay.h"
 #include "rlae_build_info.h"
@@ -158,6 +159,10 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   TrainLearner learner(cfg, static_cast<int64_t>(members.size()), ensemble.session(0).obs_width());
   IterationMetrics last;
   while (!learner.done()) {
+    if (const int s = stop_requested()) {  // the last shard is complete: checkpoint and stop
+      learner.save_checkpoint();
+      throw TrainStopped(s, learner.iteration(), "stopped by " + signal_name(s));
+    }
     std::vector<TrajectoryBatch> batches;
     for (int g = 0; g < cfg.groups; ++g) {
       batches.push_back(rollout_inprocess(ensemble, learner.agents(), cfg.rollout(), data, learner.version(),
