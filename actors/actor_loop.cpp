@@ -15,7 +15,6 @@
 #include "common/channel.h"
 #include "common/check.h"
 #include "common/log.h"
-#include "common/signals.h"
 #include "kernels/placement.h"
 
 namespace rlae {
@@ -167,9 +166,6 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
   const int rank = mpi.topology().rank;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
   const int64_t group = (rank - 1) / K, member = (rank - 1) % K;
-  // SIGTERM/SIGINT reach every rank (mpirun, srun forward them): the learner saves a
-  // checkpoint and stops the actors through the channel; an actor only waits for that.
-  install_stop_signals();
   int ok = 0;
   RLAE_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (!ok) return 1;  // the learner reported the setup error

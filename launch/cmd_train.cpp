@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/options.h"
+#include "common/stop_signal.h"
 #include "launch/commands.h"
 #include "launch/model_options.h"
 #include "launch/train_options.h"
@@ -52,7 +53,14 @@ Launcher detect_launcher() {
 }
 
 int run_inprocess(const TrainConfig& cfg, const std::string& resolved, const TrainProgress& show, bool tty) {
-  train_inprocess(cfg, show);
+  try {
+    train_inprocess(cfg, show);
+  } catch (const TrainStopped& s) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::fprintf(stderr, "rlae train: %s; checkpoint saved at iteration %lld (continue with --resume)\n", s.what(),
+                 static_cast<long long>(s.iteration));
+    return stop_exit_code(s.signo);
+  }
   if (tty) std::fprintf(stderr, "\n");
   write_file_atomic(cfg.out + "/config.ini", resolved);
   std::printf("rlae train: done; checkpoints in %s/checkpoints, metrics in %s/metrics.jsonl\n", cfg.out.c_str(),
@@ -73,6 +81,7 @@ int cmd_train(int argc, const char* const* argv) {
   const std::string resolved = format_resolved_config(desc, vm);
   cfg.config_hash = config_hash(resolved);
 
+  install_stop_signals();  // SIGTERM / SIGINT: checkpoint at the next iteration boundary, exit 128 + signal
   const bool tty = ::isatty(STDERR_FILENO);
   bool wrote_config = false;
   auto show = [&](const IterationMetrics& m) {

@@ -7,7 +7,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
-#include "common/signals.h"
+#include "common/stop_signal.h"
 #include "learner/learner_channel.h"
 #include "learner/learner_step.h"
 
@@ -71,11 +71,20 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
                  static_cast<long long>(learner.iteration()));
     return 1;
   };
+  // SIGTERM / SIGINT: the iteration's shard is complete (steps write it whole);
+  // checkpoint, tell the actors to stop cleanly, exit 128 + signal.
+  auto stop = [&](int signo) {
+    learner.save_checkpoint();
+    channel.broadcast_shutdown("stopped by " + signal_name(signo), /*failure=*/false);
+    std::fprintf(stderr, "rlae train: stopped by %s; checkpoint saved at iteration %lld (continue with --resume)\n",
+                 signal_name(signo).c_str(), static_cast<long long>(learner.iteration()));
+    return stop_exit_code(signo);
+  };
   BatchQueue queue(groups);
   channel.publish_params(static_cast<uint64_t>(learner.version()), learner.agents().named_parameters());
   try {
     while (!learner.done()) {
-      if (const int sig = stop_signal()) return fail("stopped by " + signal_name(sig) + " (--resume continues)");
+      if (const int s = stop_requested()) return stop(s);
       const auto lost = channel.dead_actors();
       if (!lost.empty()) return fail("lost " + describe(lost.front()));
       auto msg = channel.recv(200);
@@ -92,6 +101,7 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
       }
     }
   } catch (const std::exception& e) {
+    if (const int s = stop_requested()) return stop(s);
     return fail(std::string("rank 0 (learner) failed: ") + e.what());
   }
   (void)dist;
@@ -110,7 +120,6 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
                 const TrainProgress& progress) {
   const int world = mpi.topology().size;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
-  install_stop_signals();
   if (!check_setup(cfg)) return 1;
   // Actors split the world into groups; the learner takes no group.
   MPI_Comm none;

@@ -17,9 +17,9 @@
 #include "common/dataset.h"
 #include "common/fs.h"
 #include "common/log.h"
-#include "common/signals.h"
 #include "common/prompt.h"
 #include "common/safetensors.h"
+#include "common/stop_signal.h"
 #include "learner/learner_step.h"
 #include "learner/replay.h"
 #include "rlae_build_info.h"
@@ -181,12 +181,10 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   InprocessEnsemble ensemble(members, vocab, cfg.ensemble);
   TrainLearner learner(cfg, static_cast<int64_t>(members.size()), ensemble.session(0).obs_width());
   IterationMetrics last;
-  install_stop_signals();
   while (!learner.done()) {
-    if (const int sig = stop_signal()) {
+    if (const int s = stop_requested()) {  // the last shard is complete: checkpoint and stop
       learner.save_checkpoint();
-      RLAE_FAIL("stopped by ", signal_name(sig), "; checkpoint saved at iteration ", learner.iteration(),
-                " (--resume continues)");
+      throw TrainStopped(s, learner.iteration(), "stopped by " + signal_name(s));
     }
     std::vector<TrajectoryBatch> batches;
     for (int g = 0; g < cfg.groups; ++g) {

@@ -15,6 +15,7 @@
 //   replay/shard-NNNNNN.h5     every iteration's batch (learner/replay.h schema)
 //   checkpoints/ckpt-NNNNNN.safetensors + checkpoints/latest
 #pragma once
+#include <stdexcept>
 
 #include <cstdint>
 #include <functional>
@@ -91,6 +92,14 @@ void set_update_metrics(IterationMetrics& m, const TrajectoryBatch& batch, const
 
 // Runs (or resumes) training in this process; returns the metrics of the last iteration run.
 IterationMetrics train_inprocess(const TrainConfig& config, const TrainProgress& progress = {});
+
+// A run stopped by SIGTERM or SIGINT at an iteration boundary, after its checkpoint.
+struct TrainStopped : std::runtime_error {
+  TrainStopped(int signo, int64_t iteration, const std::string& what)
+      : std::runtime_error(what), signo(signo), iteration(iteration) {}
+  int signo;
+  int64_t iteration;
+};
 
 // Checks of the configuration that need no members: rlae::Error naming the value.
 void check_train_config(const TrainConfig& cfg);

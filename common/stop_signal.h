@@ -1,0 +1,21 @@
+#pragma once
+// SIGTERM and SIGINT (what Slurm and Ctrl-C send; mpirun forwards both to every
+// rank) ask the training loop to stop at the next iteration boundary: the shard
+// being written is finished, a checkpoint is written, and the job exits non-zero.
+// The handler only records the signal; the loops poll stop_requested().
+#include <string>
+
+namespace rlae {
+
+// Installs the handlers (idempotent). A second signal of either kind while a
+// stop is pending restores the default action and re-raises it (a stuck run can
+// still be killed with a second Ctrl-C).
+void install_stop_signals();
+// 0 while running; the first signal's number once one arrived.
+int stop_requested();
+// "SIGTERM", "SIGINT", "signal N".
+std::string signal_name(int signo);
+// The exit status for a run stopped by `signo` (128 + signo, as a shell reports it).
+inline int stop_exit_code(int signo) { return 128 + signo; }
+
+}  // namespace rlae

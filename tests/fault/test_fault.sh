@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Faults injected into a running rlae train (1 learner + 1 group of 2 actors
+# under mpirun, and in-process): each ends the job within its timeout with the
+# stated message and exit code, leaves the latest checkpoint intact and the
+# shards readable, and --resume continues from there.
+#   SIGTERM to mpirun, SIGINT in-process -> "stopped by SIG...; checkpoint saved", rc 128+signal
+#   kill -9 of an actor, SIGSTOP of an actor -> "lost rank 2", rc != 0
+#   kill -9 of the learner -> job ends (mpirun's report), rc != 0
+set -u
+rlae=$1; fixture=$2; python=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mpirun="$here/launch/mpirun.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok=0; fail=0
+pass() { echo "ok   $1"; ok=$((ok+1)); }
+bad() { echo "FAIL $1"; fail=$((fail+1)); }
+common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8
+        --threads 1 --agent-hidden 16 --critic-hidden 16 --dead-after-ms 3000 --heartbeat-ms 200)
+
+# Starts a run in the background ($job: its pid) and waits until it wrote N metric lines.
+start() {  # name N launcher-args...
+  local name=$1 n=$2; shift 2
+  "$@" train "${common[@]}" --out "$tmp/$name" --iterations 100000 --checkpoint-every "${every:-1000}" >"$tmp/$name.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 600); do
+    [ "$(cat "$tmp/$name/metrics.jsonl" 2>/dev/null | wc -l)" -ge "$n" ] && return 0
+    kill -0 $job 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+# Waits at most $2 s for $job; sets rc and secs.
+finish() {
+  local t0=$SECONDS
+  for _ in $(seq 1 $(($2 * 5))); do kill -0 $job 2>/dev/null || break; sleep 0.2; done
+  if kill -0 $job 2>/dev/null; then kill -9 $job; rc=124; else wait $job; rc=$?; fi
+  secs=$((SECONDS - t0))
+}
+# The latest checkpoint loads and --resume continues for 2 more iterations.
+resumes() {  # name launcher-args...
+  local name=$1; shift
+  local done_it; done_it=$(cat "$tmp/$name/metrics.jsonl" | wc -l)
+  [ -f "$tmp/$name/checkpoints/latest" ] || { bad "$name: no checkpoint"; return; }
+  local ck; ck=$(cat "$tmp/$name/checkpoints/latest")
+  local it=$((10#$(echo "$ck" | sed 's/[^0-9]//g')))
+  # A stop checkpoints where it stops; after kill -9 the iterations past the last checkpoint are lost.
+  [ "$it" -ge 1 ] && { [ "$it" -eq "$done_it" ] || { [ -n "${lossy:-}" ] && [ "$it" -le "$done_it" ]; }; } \
+    && pass "$name: checkpoint at iteration $it ($done_it metric lines)" \
+    || bad "$name: checkpoint $ck vs $done_it metric lines"
+  if timeout 120 "$@" train "${common[@]}" --out "$tmp/$name" --iterations $((it + 2)) --checkpoint-every 1000 --resume \
+       >"$tmp/$name.resume.log" 2>&1 && [ "$(wc -l < "$tmp/$name/metrics.jsonl")" = $((it + 2)) ]
+  then pass "$name: --resume continues to $((it + 2))"; else bad "$name: resume: $(tail -3 "$tmp/$name.resume.log")"; fi
+  "$python" -c "
+import glob, h5py, sys
+fs = sorted(glob.glob(sys.argv[1] + '/replay/*.h5'))
+assert fs, 'no shards'
+for f in fs: h5py.File(f, 'r').close()
+assert not glob.glob(sys.argv[1] + '/replay/*.tmp') and not glob.glob(sys.argv[1] + '/checkpoints/*.tmp*')
+" "$tmp/$name" && pass "$name: shards readable, no temporary files" || bad "$name: shards"
+}
+
+# SIGTERM to mpirun (what Slurm sends); mpirun forwards it to every rank.
+if start term 2 "$mpirun" -np 3 "$rlae"; then
+  kill -TERM $job; finish term 60
+  # mpirun reports 1 for a job a rank ended with MPI_Abort(143); in-process the status is 128 + signal.
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "stopped by SIGTERM; checkpoint saved at iteration" "$tmp/term.log" \
+    && pass "SIGTERM to mpirun: rc $rc in ${secs}s" || bad "SIGTERM to mpirun: rc $rc: $(tail -4 "$tmp/term.log")"
+  resumes term "$mpirun" -np 3 "$rlae"
+else bad "SIGTERM: the run did not start: $(tail -3 "$tmp/term.log")"; fi
+
+# SIGINT in-process (Ctrl-C).
+if start int 2 "$rlae"; then
+  kill -INT $job; finish int 60
+  [ "$rc" = 130 ] && grep -q "stopped by SIGINT; checkpoint saved at iteration" "$tmp/int.log" \
+    && pass "SIGINT in-process: rc $rc in ${secs}s" || bad "SIGINT in-process: rc $rc: $(tail -4 "$tmp/int.log")"
+  resumes int "$rlae"
+else bad "SIGINT: the run did not start: $(tail -3 "$tmp/int.log")"; fi
+
+# The pid of rank R of the job started last (its command line holds the run's folder).
+rank_pid() {  # name rank
+  local pids; pids=$(pgrep -f -- "--out $tmp/$1 " | sort -n)
+  for p in $pids; do
+    [ "$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = "$2" ] && { echo $p; return; }
+  done
+}
+
+# SIGSTOP of actor rank 2: lost after --dead-after-ms, the job ends.
+if start stop 2 "$mpirun" -np 3 "$rlae"; then
+  p=$(rank_pid stop 2); kill -STOP "$p"; finish stop 60
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "lost rank 2" "$tmp/stop.log" \
+    && pass "SIGSTOP actor: rc $rc in ${secs}s" || bad "SIGSTOP actor: rc $rc: $(tail -4 "$tmp/stop.log")"
+  kill -9 "$p" 2>/dev/null
+  resumes stop "$mpirun" -np 3 "$rlae"
+else bad "SIGSTOP: the run did not start"; fi
+
+# kill -9 of the learner (rank 0): mpirun ends the job.
+if every=1 start kill0 2 "$mpirun" -np 3 "$rlae"; then
+  p=$(rank_pid kill0 0); kill -9 "$p"; finish kill0 60
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && pass "kill -9 learner: rc $rc in ${secs}s" \
+    || bad "kill -9 learner: rc $rc: $(tail -4 "$tmp/kill0.log")"
+  [ -z "$(pgrep -f -- "--out $tmp/kill0 ")" ] && pass "kill -9 learner: no rank left" || bad "kill -9 learner: ranks left"
+  lossy=1 resumes kill0 "$mpirun" -np 3 "$rlae"
+else bad "kill -9 learner: the run did not start"; fi
+
+echo "$ok passed, $fail failed"
+[ "$fail" = 0 ]
