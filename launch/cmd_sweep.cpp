@@ -300,7 +300,7 @@ int sweep_slurm(int argc, const char* const* argv) {
     << "  launch=(mpirun -np \"$SLURM_NTASKS\"" << (overcommit ? " --oversubscribe" : "") << ")\n"
     << "  [ \"$(id -u)\" = 0 ] && launch+=(--allow-run-as-root)\n"
     << "fi\n"
-    << "echo \"rlae sweep: $trial (task $SLURM_ARRAY_TASK_ID of job ${SLURM_ARRAY_JOB_ID:-?}, $SLURM_NTASKS ranks)${resume:+ resumed}\"\n"
+    << "echo \"rlae sweep: $trial (task $SLURM_ARRAY_TASK_ID of job ${SLURM_ARRAY_JOB_ID:-?}, ${SLURM_NTASKS:-1} ranks)${resume:+ resumed}\"\n"
     << "\"${launch[@]}\" \"$rlae\" train --config \"$trial/config.ini\" \"${resume[@]}\" 2>&1 | tee -a \"$trial/train.log\"\n"
     << "rc=${PIPESTATUS[0]}\n"
     << "if [ \"$rc\" != 0 ]; then  # rlae sweep compare shows the trial as failed, with this line\n"

@@ -109,14 +109,17 @@ slurmctld -i -f "$SLURM_CONF" || die "slurmctld did not start: $(grep -E 'error|
 slurmd -f "$SLURM_CONF" -N "$host" || die "slurmd did not start: $(grep -E 'error|fatal' "$dir/log/slurmd.log" | tail -n 1)"
 
 # Wait (at most 30 s) for the node to be idle.
+# A daemon that died (a port in use, a bad key) ends the wait at once.
+alive() { local f=$dir/run/$1.pid; [ -f "$f" ] && [ -d "/proc/$(cat "$f")" ]; }
 state=
-for _ in $(seq 150); do
+for i in $(seq 150); do
   state=$(sinfo -h -N -o '%t' 2>/dev/null | head -n 1)
   [ "$state" = idle ] && break
+  if [ "$i" -gt 5 ] && ! { alive slurmctld && alive slurmd; }; then state="down (a daemon exited)"; break; fi
   sleep 0.2
 done
 if [ "$state" != idle ]; then
-  echo "slurm-cluster: waited 30 s for node $host to be idle, it is '${state:-unreachable}'" >&2
+  echo "slurm-cluster: node $host did not become idle (waited at most 30 s): it is '${state:-unreachable}'" >&2
   for l in slurmctld slurmd munged; do
     line=$(grep -E 'error|fatal' "$dir/log/$l.log" 2>/dev/null | tail -n 1)
     [ -n "$line" ] && echo "slurm-cluster: $dir/log/$l.log: $line" >&2
