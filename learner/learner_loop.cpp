@@ -60,24 +60,30 @@ class BatchQueue {
 
 int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
                        TrainLearner& learner, int groups, const TrainProgress& progress) {
-  auto fail = [&](const std::string& why) {
+  // The checkpoint on the way out; when it cannot be written (disk full) the message says so.
+  auto final_checkpoint = [&]() -> std::string {
     try {
       learner.save_checkpoint();
+      return "checkpoint saved at iteration " + std::to_string(learner.iteration());
     } catch (const std::exception& e) {
       RLAE_LOG(warn, "could not save a checkpoint: ", e.what());
+      return "no checkpoint at iteration " + std::to_string(learner.iteration()) +
+             " (could not write it; the earlier ones are intact)";
     }
+  };
+  auto fail = [&](const std::string& why) {
+    const std::string saved = final_checkpoint();
     channel.broadcast_shutdown(why, /*failure=*/true);
-    std::fprintf(stderr, "rlae train: %s; checkpoint saved at iteration %lld\n", why.c_str(),
-                 static_cast<long long>(learner.iteration()));
+    std::fprintf(stderr, "rlae train: %s; %s\n", why.c_str(), saved.c_str());
     return 1;
   };
   // SIGTERM / SIGINT: the iteration's shard is complete (steps write it whole);
   // checkpoint, tell the actors to stop cleanly, exit 128 + signal.
   auto stop = [&](int signo) {
-    learner.save_checkpoint();
+    const std::string saved = final_checkpoint();
     channel.broadcast_shutdown("stopped by " + signal_name(signo), /*failure=*/false);
-    std::fprintf(stderr, "rlae train: stopped by %s; checkpoint saved at iteration %lld (continue with --resume)\n",
-                 signal_name(signo).c_str(), static_cast<long long>(learner.iteration()));
+    std::fprintf(stderr, "rlae train: stopped by %s; %s (continue with --resume)\n", signal_name(signo).c_str(),
+                 saved.c_str());
     return stop_exit_code(signo);
   };
   BatchQueue queue(groups);

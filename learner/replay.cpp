@@ -126,11 +126,18 @@ int64_t read_attr_int(H5::H5Object& o, const char* name, const std::string& path
 
 void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, const ShardInfo& info) {
   batch.validate();
+  // The shard is built in memory (HDF5's core driver, no backing store) and
+  // written with write_file_atomic: a full disk fails our write() with a clear
+  // error, never an HDF5 close, which left a half-closed file that crashed
+  // H5close at exit.
   const std::string tmp = path + ".tmp";
+  std::string image;
   try {
     H5::Exception::dontPrint();
     {
-      H5::H5File file(tmp, H5F_ACC_TRUNC);
+      H5::FileAccPropList fapl;
+      fapl.setCore(1 << 20, /*backing_store=*/false);
+      H5::H5File file(tmp, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
       write_attr(file, "schema_version", int64_t{kReplaySchemaVersion});
       write_attr(file, "config_hash", info.config_hash);
       write_attr(file, "run_id", info.run_id);
@@ -157,12 +164,16 @@ void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, c
                    at::from_blob(const_cast<uint8_t*>(batch.correct.data()),
                                  {static_cast<int64_t>(batch.correct.size())}, at::kByte));
       file.flush(H5F_SCOPE_GLOBAL);
-    }  // closed here: only a complete file gets the final name
+      const ssize_t n = H5Fget_file_image(file.getId(), nullptr, 0);
+      RLAE_CHECK(n > 0, tmp, ": HDF5 could not size the shard's image");
+      image.resize(static_cast<size_t>(n));
+      RLAE_CHECK(H5Fget_file_image(file.getId(), image.data(), image.size()) == n, tmp,
+                 ": HDF5 could not copy the shard's image");
+    }
   } catch (const H5::Exception& e) {
-    std::remove(tmp.c_str());
     rethrow_h5(e, tmp, "writing a replay shard");
   }
-  rename_file(tmp, path);
+  write_file_atomic(path, image);  // only a complete file gets the final name
 }
 
 TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
