@@ -80,7 +80,8 @@ TEST(InProcessComm, AbortWakesWaitersWithAnError) {
 namespace rlae {
 namespace {
 
-void run_conformance(int n, int cuda_device) {
+// True when every rank of an n-rank group got the host-computed bytes.
+bool run_conformance(int n, int cuda_device) {
   auto group = make_inprocess_group(n, cuda_device);
   const at::Device dev = cuda_device >= 0 ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_device))
                                           : at::Device(at::kCPU);
@@ -89,20 +90,24 @@ void run_conformance(int n, int cuda_device) {
   for (int r = 0; r < n; ++r)
     threads.emplace_back([&, r] { got[static_cast<size_t>(r)] = testing_conformance::run_script(*group[r], dev); });
   for (auto& t : threads) t.join();
-  for (int r = 0; r < n; ++r)
-    EXPECT_TRUE(got[static_cast<size_t>(r)] == testing_conformance::expected_script(r, n))
-        << "in-process on " << dev.str() << ", rank " << r << " of " << n;
+  bool all = true;
+  for (int r = 0; r < n; ++r) {
+    const bool same = got[static_cast<size_t>(r)] == testing_conformance::expected_script(r, n);
+    EXPECT_TRUE(same) << "in-process on " << dev.str() << ", rank " << r << " of " << n;
+    all = all && same;
+  }
+  return all;
 }
 
 TEST(CommConformance, InProcessHost) {
-  for (int n : {1, 2, 3, 4}) run_conformance(n, -1);
+  for (int n : {1, 2, 3, 4}) EXPECT_TRUE(run_conformance(n, -1)) << n << " ranks";
 }
 
 TEST(CommConformance, InProcessOnGpu) {
   const CudaStatus s = cuda_status();
   if (s.device_count == 0)
     GTEST_SKIP() << (s.compiled ? "no GPU visible (" + s.driver + ")" : std::string("built without CUDA"));
-  for (int n : {1, 3}) run_conformance(n, 0);
+  for (int n : {1, 3}) EXPECT_TRUE(run_conformance(n, 0)) << n << " ranks";
 }
 
 }  // namespace
