@@ -1,6 +1,8 @@
 #include "common/task_suite.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <functional>
 #include <unordered_set>
 
@@ -23,42 +25,92 @@ class Rng : public SplitMix64 {
   const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
 };
 
-const std::vector<std::string> kNames = {
-    "Tom", "Anna", "Ravi", "Mei", "Lucas", "Fatima", "Olga", "Kwame", "Sofia", "Diego",
-    "Hana", "Omar", "Chloe", "Ivan", "Priya", "Noah", "Zara", "Kenji", "Ines", "Leo",
-    "Amara", "Finn", "Yara", "Mateo", "Elif", "Sam", "Nora", "Tariq", "Lena", "Jun",
-    "Maya", "Pablo", "Aisha", "Erik", "Rosa", "Theo", "Nadia", "Hugo", "Lila", "Emeka"};
+#include "common/task_words.inc"
 
-struct Thing {
+// Which pool a word or a sentence variant belongs to: the training pool (train, dev and
+// test) or the held-out pool of the test-wording split. A word is held out when its hash
+// says so (a fifth of each inventory); a sentence variant when its index is 3 mod 4 (a
+// quarter of every sentence pool). Held out by construction: no test-wording problem
+// shares a name, object, container, place or sentence variant with training.
+bool word_held_out(const std::string& w) { return fnv1a("wording:" + w) % 5 == 0; }
+bool variant_held_out(size_t index) { return index % 4 == 3; }
+
+struct Person {
+  std::string name;
+  bool female = false;
+};
+struct Noun {
   std::string one, many;
 };
-const std::vector<Thing> kThings = {
-    {"apple", "apples"},   {"marble", "marbles"},   {"book", "books"},       {"sticker", "stickers"},
-    {"coin", "coins"},     {"pencil", "pencils"},   {"cookie", "cookies"},   {"shell", "shells"},
-    {"card", "cards"},     {"stamp", "stamps"},     {"balloon", "balloons"}, {"candle", "candles"},
-    {"orange", "oranges"}, {"button", "buttons"},   {"ribbon", "ribbons"},   {"toy car", "toy cars"},
-    {"cupcake", "cupcakes"}, {"flower", "flowers"}, {"egg", "eggs"},         {"bead", "beads"},
-    {"brick", "bricks"},   {"seashell", "seashells"}, {"comic", "comics"},   {"plum", "plums"}};
 
-struct Container {
-  std::string one, many;
+// The inventories of one pool.
+struct Words {
+  std::vector<Person> people;
+  std::vector<Noun> things, boxes;
+  std::vector<std::string> places;
 };
-const std::vector<Container> kContainers = {
-    {"box", "boxes"}, {"bag", "bags"}, {"basket", "baskets"}, {"jar", "jars"},
-    {"crate", "crates"}, {"shelf", "shelves"}, {"tray", "trays"}, {"packet", "packets"}};
 
-const std::vector<std::string> kPlaces = {"market", "library", "park", "school fair", "bakery",
-                                          "garden", "museum shop", "toy store"};
+const std::vector<std::string> kPlaceWords = {
+    "market", "library", "park", "school fair", "bakery", "garden", "museum shop", "toy store",
+    "farm", "harbour", "station", "beach", "workshop", "playground", "zoo", "garage", "studio",
+    "classroom", "kitchen", "attic", "village hall", "flea market", "campsite", "bookshop",
+    "post office", "greenhouse", "stadium", "town square", "cafe", "barn", "gym", "office",
+    "community centre", "river bank", "orchard", "craft fair", "theatre", "bus stop",
+    "warehouse", "canteen"};
 
+const std::unordered_set<std::string>& template_words();
+
+const Words& words(bool held_out) {
+  static const std::array<Words, 2> pools = [] {
+    // A word that the sentence templates spell out themselves ("bags", "shelf", "Will"?)
+    // is left out of the inventories, so a held-out word can never appear in training.
+    const auto& fixed = template_words();
+    auto lower = [](std::string w) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return w;
+    };
+    auto usable = [&](const std::string& a, const std::string& b) { return !fixed.count(lower(a)) && !fixed.count(lower(b)); };
+    std::array<Words, 2> w;
+    for (const char* n : kFemaleNames)
+      if (usable(n, n)) w[word_held_out(n)].people.push_back({n, true});
+    for (const char* n : kMaleNames)
+      if (usable(n, n)) w[word_held_out(n)].people.push_back({n, false});
+    for (const auto& t : kObjectWords)
+      if (usable(t[0], t[1])) w[word_held_out(t[0])].things.push_back({t[0], t[1]});
+    for (const auto& b : kContainerWords)
+      if (usable(b[0], b[1])) w[word_held_out(b[0])].boxes.push_back({b[0], b[1]});
+    for (const std::string& p : kPlaceWords) w[word_held_out(p)].places.push_back(p);
+    for (const Words& pool : w)
+      RLAE_ASSERT(pool.people.size() > 1 && pool.things.size() > 1 && !pool.boxes.empty() && !pool.places.empty(),
+                  "an empty word pool");
+    return w;
+  }();
+  return pools[held_out ? 1 : 0];
+}
+
+// The draws of one problem: who, what, where, and how each number is written.
 struct Vars {
-  std::string name, name2, place;
-  Thing thing;
-  Container box;
-  int64_t a = 0, b = 0, c = 0;
+  Person who, other;
+  Noun thing, thing2, box;
+  std::string place;
+  // Whether the problem has named `who` yet: a pronoun before that is written as the name.
+  mutable bool named = false;
 };
 
-// Replaces {name} {name2} {one} {many} {box} {boxes} {place} {a} {b} {c}.
-std::string fill(const std::string& tpl, const Vars& v) {
+const char* const kNumberWords[] = {"zero", "one", "two", "three", "four", "five", "six",
+                                    "seven", "eight", "nine", "ten", "eleven", "twelve"};
+
+// Small operands are sometimes written as words ("three"); the worked solution uses digits.
+std::string number_text(Rng& rng, int64_t n) {
+  if (n >= 2 && n <= 12 && rng.below(5) == 0) return kNumberWords[n];
+  return std::to_string(n);
+}
+
+// Fills one sentence. Placeholders: {N} {N2} names, {P} {p} subject pronoun, {pos}
+// possessive, {obj} object pronoun, {one} {many} the object, {one2} another object,
+// {box} {boxes} the container, {place}, {x} {y} the sentence's numbers, {k} a number that
+// does not matter. The first letter is capitalized.
+std::string fill(Rng& rng, const std::string& tpl, const Vars& v, int64_t x, int64_t y) {
   std::string out;
   out.reserve(tpl.size() + 32);
   for (size_t i = 0; i < tpl.size();) {
@@ -69,134 +121,311 @@ std::string fill(const std::string& tpl, const Vars& v) {
     const size_t close = tpl.find('}', i);
     RLAE_ASSERT(close != std::string::npos, "unclosed placeholder in template: ", tpl);
     const std::string key = tpl.substr(i + 1, close - i - 1);
-    if (key == "name") out += v.name;
-    else if (key == "name2") out += v.name2;
+    const bool f = v.who.female;
+    if (key == "N" || ((key == "P" || key == "p") && !v.named)) {
+      out += v.who.name;
+      v.named = true;
+    }
+    else if (key == "N2") out += v.other.name;
+    else if (key == "P") out += f ? "She" : "He";
+    else if (key == "p") out += f ? "she" : "he";
+    else if (key == "pos") out += f ? "her" : "his";
+    else if (key == "obj") out += f ? "her" : "him";
     else if (key == "one") out += v.thing.one;
     else if (key == "many") out += v.thing.many;
+    else if (key == "one2") out += v.thing2.one;
     else if (key == "box") out += v.box.one;
     else if (key == "boxes") out += v.box.many;
     else if (key == "place") out += v.place;
-    else if (key == "a") out += std::to_string(v.a);
-    else if (key == "b") out += std::to_string(v.b);
-    else if (key == "c") out += std::to_string(v.c);
+    else if (key == "x") out += number_text(rng, x);
+    else if (key == "y") out += number_text(rng, y);
+    else if (key == "k") out += std::to_string(rng.range(2, 60));
     else RLAE_ASSERT(false, "unknown placeholder {", key, "} in template: ", tpl);
     i = close + 1;
   }
+  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
   return out;
 }
+
+// A pool of interchangeable sentences; variants 3, 7, 11, ... are held out.
+using Pool = std::vector<std::string>;
+
+const std::string& pick_variant(Rng& rng, const Pool& pool, bool held_out) {
+  std::vector<size_t> allowed;
+  for (size_t i = 0; i < pool.size(); ++i)
+    if (variant_held_out(i) == held_out) allowed.push_back(i);
+  RLAE_ASSERT(!allowed.empty(), "sentence pool without a ", held_out ? "held-out" : "training", " variant");
+  return pool[allowed[rng.below(allowed.size())]];
+}
+
+// {x} items at the start.
+const Pool kHave = {
+    "{N} has {x} {many}.", "{N} owns {x} {many}.", "There are {x} {many} in {N}'s {box}.",
+    "{N} started the day with {x} {many}.", "{N} keeps {x} {many} at home.",
+    "At first, {N} had {x} {many}.", "{N} collected {x} {many} last week.",
+    "In {pos} {box}, {N} has {x} {many}.", "{N} counted {x} {many} on the shelf.",
+    "{N} was given {x} {many} for {pos} birthday.", "{N} brought {x} {many} to the {place}.",
+    "{N} has a collection of {x} {many}."};
+// {x} more for the same person.
+const Pool kGain = {
+    "{N2} gives {obj} {x} more.", "Then {p} buys {x} more {many}.",
+    "{P} finds {x} more {many} at the {place}.", "Later, {N2} hands {obj} another {x}.",
+    "{P} picks up {x} more on the way home.", "{P} wins {x} {many} in a game.",
+    "The next day {p} gets {x} more {many} from {N2}.", "{P} receives {x} extra {many} from a friend.",
+    "{N2} adds {x} {many} to {pos} pile.", "After that, {p} makes {x} more.",
+    "{P} earns {x} more {many} by helping at the {place}.", "{P} is given {x} further {many} by {N2}."};
+// {x} fewer.
+const Pool kLose = {
+    "{P} gives {x} of them to {N2}.", "{P} sells {x} {many} at the {place}.",
+    "Then {p} loses {x} {many}.", "{P} donates {x} {many} to the {place}.",
+    "{N2} takes {x} of them.", "{P} uses {x} {many} for a project.", "{x} of the {many} break.",
+    "{P} throws away {x} old {many}.", "{P} trades away {x} {many}.",
+    "{P} leaves {x} {many} at the {place}.", "{N2} borrows {x} {many} and keeps them.",
+    "Sadly, {x} of the {many} go missing."};
+// {x} groups of {y}.
+const Pool kGroups = {
+    "{N} has {x} {boxes} with {y} {many} in each.", "There are {x} {boxes}, and each {box} holds {y} {many}.",
+    "{N} buys {x} {boxes} of {y} {many}.", "{N} fills {x} {boxes}, putting {y} {many} in every one.",
+    "Each of {x} {boxes} contains {y} {many}.", "{N} lines up {x} rows of {y} {many}.",
+    "{x} friends each bring {y} {many} to the {place}.", "{N} stacks {y} {many} into each of {x} {boxes}.",
+    "For {x} days, {N} makes {y} {many} a day.", "A {box} holds {y} {many}, and {N} has {x} such {boxes}.",
+    "{N} packs {x} {boxes} with {y} {many} apiece.", "There are {y} {many} on each of {x} {boxes}."};
+// {x} items shared into {y} equal parts.
+const Pool kShare = {
+    "{N} shares {x} {many} equally among {y} friends.",
+    "{x} {many} are packed into {y} {boxes} with the same number in each.",
+    "{N} splits {x} {many} evenly into {y} groups.", "{N} divides {x} {many} equally between {y} {boxes}.",
+    "{y} children share {x} {many} fairly.", "At the {place}, {x} {many} are put into {y} equal piles.",
+    "{N} hands out {x} {many} so that {y} people get the same number.",
+    "{x} {many} are spread evenly over {y} {boxes}."};
+// Each group holds {x} of one kind and {y} of another.
+const Pool kPerGroup = {
+    "Each {box} holds {x} red {many} and {y} blue {many}.",
+    "{N} puts {x} {many} and {N2} puts {y} {many} into every {box}.",
+    "In each {box} there are {x} old {many} and {y} new {many}.",
+    "A {box} has {x} large {many} and {y} small ones.",
+    "Each {box} gets {x} {many} plus {y} spare {many}.",
+    "Every {box} contains {x} {many}, and {N} adds {y} more to each.",
+    "{N} places {x} {many} and then {y} more in every {box}.",
+    "Each {box} shows {x} green {many} next to {y} yellow {many}."};
+// {x} such groups.
+const Pool kCount = {
+    "There are {x} such {boxes}.", "{N} fills {x} {boxes} this way.", "{N} buys {x} of these {boxes}.",
+    "{N} gets {x} {boxes} of this kind.", "{N} has {x} {boxes} like that.",
+    "{N} prepares {x} {boxes} the same way.", "Altogether {x} {boxes} are made.",
+    "{N2} brings {x} more {boxes} just like it, and there are no others."};
+// The rest, after a loss, shared into {x} equal parts.
+const Pool kRestShare = {
+    "{P} shares the rest equally among {x} friends.", "The remaining {many} are split evenly into {x} {boxes}.",
+    "{P} divides what is left into {x} equal groups.", "The others are packed equally into {x} {boxes}.",
+    "{P} gives the rest out evenly to {x} neighbours.", "What remains is shared fairly by {x} children.",
+    "{P} sorts the leftover {many} into {x} equal piles.", "The rest go equally into {x} bags."};
+// One of the equal parts gets {x} more.
+const Pool kOneGains = {
+    "Then one of them gets {x} more {many}.", "{N2} adds {x} {many} to one share.",
+    "One share receives {x} extra {many}.", "Later, {x} more {many} are added to the first share.",
+    "After that, {x} {many} are put on top of one pile.", "One group finds {x} more {many}.",
+    "{x} more {many} go into one of them.", "The last share gets another {x} {many}."};
+
+// Questions.
+const Pool kAskTotalOwned = {
+    "How many {many} does {N} have now?", "How many {many} does {p} have in total?",
+    "What is the total number of {many} {N} has?", "How many {many} does {N} end up with?",
+    "How many {many} are there altogether?", "Find the number of {many} {N} has now.",
+    "How many {many} does {N} have after that?", "Altogether, how many {many} does {p} own?"};
+const Pool kAskLeft = {
+    "How many {many} does {N} have left?", "How many {many} are left?",
+    "How many {many} does {p} still have?", "How many {many} remain with {N}?",
+    "What number of {many} does {N} have now?", "How many {many} does {N} keep?",
+    "How many {many} are still there?", "Now how many {many} are left for {N}?"};
+const Pool kAskAll = {
+    "How many {many} are there in all?", "How many {many} does {N} have?",
+    "How many {many} is that altogether?", "What is the total number of {many}?",
+    "How many {many} are there in total?", "Count all the {many}: how many are there?",
+    "How many {many} are in the {boxes} together?", "In total, how many {many} are there?"};
+const Pool kAskEach = {
+    "How many {many} does each get?", "How many {many} are in each part?",
+    "How many {many} is that for each?", "How many {many} are in each share?",
+    "How many {many} go to each one?", "What is the size of each share?",
+    "How many {many} does each part hold?", "How many {many} end up in each?"};
+const Pool kAskThatOne = {
+    "How many {many} does that share have now?", "How many {many} are in that one now?",
+    "How many {many} does it hold in the end?", "What is the new size of that share?",
+    "How many {many} are in it now?", "How many {many} does that group have?",
+    "How many {many} are there in that share now?", "Now how many {many} are in that pile?"};
+// Sentences that do not matter, before the question (some with numbers that do not matter).
+const Pool kAside = {
+    "{N} is {k} years old.", "The {place} is {k} minutes away.", "It is a sunny day.",
+    "{N2} has a red {one2}.", "{N} likes the {place}.", "{N2} lives {k} blocks from {N}.",
+    "The weather is cold.", "{N} also owns a {one2}.", "{N2} is watching.",
+    "The {place} closes at {k} o'clock.", "{N} hums a song.", "Nobody else is there."};
+
+const std::unordered_set<std::string>& template_words() {
+  static const std::unordered_set<std::string> out = [] {
+    std::unordered_set<std::string> w;
+    for (const Pool* pool : {&kHave, &kGain, &kLose, &kGroups, &kShare, &kPerGroup, &kCount, &kRestShare, &kOneGains,
+                             &kAskTotalOwned, &kAskLeft, &kAskAll, &kAskEach, &kAskThatOne, &kAside})
+      for (const std::string& tpl : *pool) {
+        std::string word;
+        bool in_placeholder = false;
+        for (char c : tpl + " ") {
+          if (c == '{') in_placeholder = true;
+          if (!in_placeholder && std::isalpha(static_cast<unsigned char>(c))) {
+            word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+          } else if (!word.empty()) {
+            w.insert(word);
+            word.clear();
+          }
+          if (c == '}') in_placeholder = false;
+        }
+      }
+    for (const std::string& place : kPlaceWords)  // "market" is a place; no object "market"
+      for (size_t i = 0, j; i < place.size(); i = j + 1) {
+        j = place.find(' ', i);
+        if (j == std::string::npos) j = place.size();
+        w.insert(place.substr(i, j - i));
+      }
+    return w;
+  }();
+  return out;
+}
+
+struct Draft {
+  std::vector<std::string> sentences;
+  std::string answer;  // the worked solution
+};
 
 std::string eq(int64_t x, const char* op, int64_t y, int64_t r) {
   return std::to_string(x) + " " + op + " " + std::to_string(y) + " = " + std::to_string(r) + ".";
 }
+std::string final_line(int64_t r) { return " #### " + std::to_string(r); }
 
 struct Family {
   std::string name;
-  std::vector<std::string> templates;
-  // Draws operands into v; returns the worked solution.
-  std::function<std::string(Rng&, Vars&)> draw;
+  // Draws the numbers and sentences of one problem.
+  std::function<Draft(Rng&, const Vars&, bool held_out)> draw;
 };
-
-std::string final_line(int64_t r) { return " #### " + std::to_string(r); }
 
 const std::vector<Family>& families() {
   static const std::vector<Family> f = {
       {"add",
-       {"{name} has {a} {many}. {name2} gives {name} {b} more. How many {many} does {name} have now?",
-        "There are {a} {many} in a {box} and {b} {many} on the table. How many {many} are there in total?",
-        "{name} collected {a} {many} on Monday and {b} {many} on Tuesday. How many {many} did {name} collect altogether?",
-        "At the {place}, {name} bought {a} {many} and then {b} more {many}. How many {many} did {name} buy?",
-        "A {box} holds {a} {many}. {name} adds {b} {many} to it. How many {many} are in the {box} now?"},
-       [](Rng& r, Vars& v) {
-         v.a = r.range(2, 99); v.b = r.range(2, 99);
-         return eq(v.a, "+", v.b, v.a + v.b) + final_line(v.a + v.b);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t a = r.range(2, 99), b = r.range(2, 99);
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kHave, h), v, a, 0), fill(r, pick_variant(r, kGain, h), v, b, 0),
+                        fill(r, pick_variant(r, kAskTotalOwned, h), v, 0, 0)};
+         d.answer = eq(a, "+", b, a + b) + final_line(a + b);
+         return d;
        }},
       {"sub",
-       {"{name} has {a} {many} and gives {b} of them to {name2}. How many {many} does {name} have left?",
-        "There were {a} {many} at the {place}. {b} {many} were sold. How many {many} remain?",
-        "A {box} had {a} {many}. {name} took out {b} {many}. How many {many} are still in the {box}?",
-        "{name} needs {a} {many} and already has {b}. How many more {many} does {name} need?",
-        "{name} had {a} {many} but lost {b} of them. How many {many} does {name} have now?"},
-       [](Rng& r, Vars& v) {
-         v.a = r.range(10, 199); v.b = r.range(1, v.a - 1);
-         return eq(v.a, "-", v.b, v.a - v.b) + final_line(v.a - v.b);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t a = r.range(10, 199), b = r.range(1, a - 1);
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kHave, h), v, a, 0), fill(r, pick_variant(r, kLose, h), v, b, 0),
+                        fill(r, pick_variant(r, kAskLeft, h), v, 0, 0)};
+         d.answer = eq(a, "-", b, a - b) + final_line(a - b);
+         return d;
        }},
       {"mul",
-       {"{name} has {a} {boxes} with {b} {many} in each. How many {many} does {name} have?",
-        "There are {a} {boxes} at the {place}, and each holds {b} {many}. How many {many} are there?",
-        "Each of {a} children brings {b} {many}. How many {many} do they bring in total?",
-        "{name} buys {a} packs of {many}. Every pack has {b} {many}. How many {many} did {name} buy?",
-        "A {box} holds {b} {many}. How many {many} are in {a} such {boxes}?"},
-       [](Rng& r, Vars& v) {
-         v.a = r.range(2, 40); v.b = r.range(2, 9);
-         return eq(v.a, "*", v.b, v.a * v.b) + final_line(v.a * v.b);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t a = r.range(2, 40), b = r.range(2, 9);
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kGroups, h), v, a, b), fill(r, pick_variant(r, kAskAll, h), v, 0, 0)};
+         d.answer = eq(a, "*", b, a * b) + final_line(a * b);
+         return d;
        }},
       {"div",
-       {"{name} shares {a} {many} equally among {b} friends. How many {many} does each friend get?",
-        "{a} {many} are packed into {b} {boxes} with the same number in each. How many {many} go in each {box}?",
-        "At the {place}, {a} {many} are split evenly into {b} groups. How many {many} are in each group?",
-        "{name} puts {a} {many} into {boxes} of {b}. How many {boxes} does {name} fill?",
-        "{name} and friends, {b} people in all, share {a} {many} equally. How many {many} does each person get?"},
-       [](Rng& r, Vars& v) {
-         v.b = r.range(2, 9);
-         const int64_t q = r.range(2, 40);
-         v.a = q * v.b;
-         return eq(v.a, "/", v.b, q) + final_line(q);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t b = r.range(2, 9), q = r.range(2, 40), a = q * b;
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kShare, h), v, a, b), fill(r, pick_variant(r, kAskEach, h), v, 0, 0)};
+         d.answer = eq(a, "/", b, q) + final_line(q);
+         return d;
        }},
       {"add_mul",
-       {"Each {box} holds {a} red {many} and {b} blue {many}. How many {many} are in {c} {boxes}?",
-        "{name} puts {a} {many} and {name2} puts {b} {many} into every {box}. How many {many} are in {c} {boxes}?",
-        "A {box} at the {place} has {a} large and {b} small {many}. {name} buys {c} {boxes}. How many {many} does {name} get?",
-        "{name} makes {a} {many} in the morning and {b} in the evening every day. How many {many} does {name} make in {c} days?",
-        "One {box} contains {a} {many}, and {name} adds {b} more to it. {name} fills {c} {boxes} the same way. How many {many} is that in total?"},
-       [](Rng& r, Vars& v) {
-         v.a = r.range(2, 40); v.b = r.range(2, 40); v.c = r.range(2, 9);
-         const int64_t s1 = v.a + v.b;
-         return eq(v.a, "+", v.b, s1) + " " + eq(s1, "*", v.c, s1 * v.c) + final_line(s1 * v.c);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t a = r.range(2, 40), b = r.range(2, 40), c = r.range(2, 9), s1 = a + b;
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kPerGroup, h), v, a, b), fill(r, pick_variant(r, kCount, h), v, c, 0),
+                        fill(r, pick_variant(r, kAskAll, h), v, 0, 0)};
+         d.answer = eq(a, "+", b, s1) + " " + eq(s1, "*", c, s1 * c) + final_line(s1 * c);
+         return d;
        }},
       {"mul_sub",
-       {"{name} buys {a} {boxes} of {b} {many} and gives {c} {many} to {name2}. How many {many} does {name} have left?",
-        "There are {a} {boxes} with {b} {many} each at the {place}. {c} {many} are sold. How many {many} are left?",
-        "{name} fills {a} {boxes} with {b} {many} each, then takes {c} {many} out. How many {many} are still in the {boxes}?",
-        "Each of {a} children brings {b} {many}, and {c} of them get lost. How many {many} are left?",
-        "{name} sets out {a} rows of {b} {many}, and then {c} {many} are taken away. How many {many} are left?"},
-       [](Rng& r, Vars& v) {
-         v.a = r.range(2, 40); v.b = r.range(2, 9);
-         const int64_t p1 = v.a * v.b;
-         v.c = r.range(1, p1 - 1);
-         return eq(v.a, "*", v.b, p1) + " " + eq(p1, "-", v.c, p1 - v.c) + final_line(p1 - v.c);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t a = r.range(2, 40), b = r.range(2, 9), p1 = a * b, c = r.range(1, p1 - 1);
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kGroups, h), v, a, b), fill(r, pick_variant(r, kLose, h), v, c, 0),
+                        fill(r, pick_variant(r, kAskLeft, h), v, 0, 0)};
+         d.answer = eq(a, "*", b, p1) + " " + eq(p1, "-", c, p1 - c) + final_line(p1 - c);
+         return d;
        }},
       {"sub_div",
-       {"{name} has {a} {many}, gives {b} to {name2}, and shares the rest equally among {c} friends. How many {many} does each friend get?",
-        "A {box} has {a} {many}. {b} of them are broken, and the rest are packed equally into {c} bags. How many {many} go in each bag?",
-        "At the {place} there are {a} {many}. After {b} are sold, the rest are split evenly into {c} {boxes}. How many {many} are in each {box}?",
-        "{name} picks {a} {many}, keeps {b} and divides the others equally among {c} neighbours. How many {many} does each neighbour get?",
-        "{a} {many} are in a pile. {name} removes {b} and sorts the rest into {c} equal groups. How many {many} are in each group?"},
-       [](Rng& r, Vars& v) {
-         v.c = r.range(2, 9);
-         const int64_t q = r.range(2, 30);
-         v.b = r.range(1, 60);
-         v.a = q * v.c + v.b;
-         const int64_t d = v.a - v.b;
-         return eq(v.a, "-", v.b, d) + " " + eq(d, "/", v.c, q) + final_line(q);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t c = r.range(2, 9), q = r.range(2, 30), b = r.range(1, 60), a = q * c + b, dd = a - b;
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kHave, h), v, a, 0), fill(r, pick_variant(r, kLose, h), v, b, 0),
+                        fill(r, pick_variant(r, kRestShare, h), v, c, 0), fill(r, pick_variant(r, kAskEach, h), v, 0, 0)};
+         d.answer = eq(a, "-", b, dd) + " " + eq(dd, "/", c, q) + final_line(q);
+         return d;
        }},
       {"div_add",
-       {"{name} splits {a} {many} equally into {b} {boxes} and then adds {c} more {many} to one {box}. How many {many} are in that {box}?",
-        "{a} {many} are shared equally by {b} friends. {name} then gets {c} more from {name2}. How many {many} does {name} have now?",
-        "At the {place}, {a} {many} are divided evenly among {b} tables. {name} brings {c} extra {many} to one table. How many {many} are on that table?",
-        "{name} cuts {a} {many} into {b} equal groups and adds {c} {many} to the first group. How many {many} are in the first group?",
-        "{b} children share {a} {many} equally. One child finds {c} more. How many {many} does that child have?"},
-       [](Rng& r, Vars& v) {
-         v.b = r.range(2, 9);
-         const int64_t q = r.range(2, 40);
-         v.a = q * v.b;
-         v.c = r.range(2, 99);
-         return eq(v.a, "/", v.b, q) + " " + eq(q, "+", v.c, q + v.c) + final_line(q + v.c);
+       [](Rng& r, const Vars& v, bool h) {
+         const int64_t b = r.range(2, 9), q = r.range(2, 40), a = q * b, c = r.range(2, 99);
+         Draft d;
+         d.sentences = {fill(r, pick_variant(r, kShare, h), v, a, b), fill(r, pick_variant(r, kOneGains, h), v, c, 0),
+                        fill(r, pick_variant(r, kAskThatOne, h), v, 0, 0)};
+         d.answer = eq(a, "/", b, q) + " " + eq(q, "+", c, q + c) + final_line(q + c);
+         return d;
        }},
   };
   return f;
 }
 
+// One problem of a family from the given pool.
+std::pair<std::string, std::string> make_problem(Rng& rng, const Family& fam, bool held_out) {
+  const Words& w = words(held_out);
+  Vars v;
+  v.who = rng.pick(w.people);
+  do { v.other = rng.pick(w.people); } while (v.other.name == v.who.name);
+  v.thing = rng.pick(w.things);
+  do { v.thing2 = rng.pick(w.things); } while (v.thing2.one == v.thing.one);
+  v.box = rng.pick(w.boxes);
+  v.place = rng.pick(w.places);
+  Draft d = fam.draw(rng, v, held_out);
+  // Three problems in ten carry a sentence that does not matter, just before the question.
+  if (rng.below(10) < 3) {
+    d.sentences.insert(d.sentences.end() - 1, fill(rng, pick_variant(rng, kAside, held_out), v, 0, 0));
+  }
+  std::string q;
+  for (const std::string& s : d.sentences) q += (q.empty() ? "" : " ") + s;
+  return {q, d.answer};
+}
+
+Problem make_record(std::string id, const std::string& family, std::string question, const std::string& answer) {
+  Problem p;
+  p.id = std::move(id);
+  p.task = family;
+  p.question = std::move(question);
+  p.answer = answer;
+  p.gold = static_cast<double>(std::stoll(answer.substr(answer.rfind("#### ") + 5)));
+  return p;
+}
+
 }  // namespace
+
+std::vector<std::string> task_words(bool held_out) {
+  const Words& w = words(held_out);
+  std::vector<std::string> out;
+  for (const Person& p : w.people) out.push_back(p.name);
+  for (const auto* nouns : {&w.things, &w.boxes})
+    for (const Noun& n : *nouns) {
+      out.push_back(n.one);
+      out.push_back(n.many);
+    }
+  for (const std::string& p : w.places) out.push_back(p);
+  return out;
+}
 
 const std::vector<std::string>& task_families() {
   static const std::vector<std::string> names = [] {
@@ -208,7 +437,8 @@ const std::vector<std::string>& task_families() {
 }
 
 Suite make_task_suite(const SuiteOptions& options) {
-  RLAE_CHECK(options.train_per_family >= 0 && options.dev_per_family >= 0 && options.test_per_family >= 0,
+  RLAE_CHECK(options.train_per_family >= 0 && options.dev_per_family >= 0 && options.test_per_family >= 0 &&
+                 options.test_wording_per_family >= 0,
              "data make: split sizes must be >= 0");
   std::vector<const Family*> chosen;
   if (options.families.empty()) {
@@ -223,9 +453,9 @@ Suite make_task_suite(const SuiteOptions& options) {
     }
   }
   Suite suite;
+  static const char* const kSplitNames[3] = {"test", "dev", "train"};
   for (const Family* fam : chosen) {
-    // One stream per family, so adding a family does not change the others. (Not derive_seed:
-    // this mix made every published suite, and a new one would change them all.)
+    // One stream per family, so adding a family does not change the others.
     Rng rng(options.seed * kGoldenGamma ^ fnv1a(fam->name));
     std::unordered_set<std::string> seen;
     int64_t index[3] = {0, 0, 0};  // per split, for ids
@@ -234,34 +464,31 @@ Suite make_task_suite(const SuiteOptions& options) {
     while (made < need) {
       RLAE_CHECK(++attempts < need * 50 + 1000, "data make: family '", fam->name, "' cannot make ", need,
                  " distinct problems (made ", made, ")");
-      Vars v;
-      v.name = rng.pick(kNames);
-      do { v.name2 = rng.pick(kNames); } while (v.name2 == v.name);
-      v.thing = rng.pick(kThings);
-      v.box = rng.pick(kContainers);
-      v.place = rng.pick(kPlaces);
-      const std::string& tpl = rng.pick(fam->templates);
-      const std::string answer = fam->draw(rng, v);
-      std::string question = fill(tpl, v);
+      auto [question, answer] = make_problem(rng, *fam, /*held_out=*/false);
       if (!seen.insert(question).second) continue;  // splits stay disjoint
-      Problem p;
       std::vector<Problem>* split;
       int which;
       if (made < options.test_per_family) { split = &suite.test; which = 0; }
       else if (made < options.test_per_family + options.dev_per_family) { split = &suite.dev; which = 1; }
       else { split = &suite.train; which = 2; }
-      static const char* const kSplitNames[3] = {"test", "dev", "train"};
-      p.id = fam->name + "-" + kSplitNames[which] + "-" + std::to_string(index[which]++);
-      p.task = fam->name;
-      p.question = std::move(question);
-      p.answer = answer;
-      p.gold = static_cast<double>(std::stoll(answer.substr(answer.rfind("#### ") + 5)));
-      split->push_back(std::move(p));
+      split->push_back(make_record(fam->name + "-" + kSplitNames[which] + "-" + std::to_string(index[which]++),
+                                   fam->name, std::move(question), answer));
       ++made;
+    }
+    // test-wording: its own stream, so its problems do not depend on the other splits' sizes.
+    Rng wording(options.seed * kGoldenGamma ^ fnv1a(fam->name + "/test-wording"));
+    std::unordered_set<std::string> seen_wording;
+    for (int64_t i = 0, tries = 0; i < options.test_wording_per_family;) {
+      RLAE_CHECK(++tries < int64_t{options.test_wording_per_family} * 50 + 1000, "data make: family '",
+                 fam->name, "' cannot make ", options.test_wording_per_family, " distinct test-wording problems");
+      auto [question, answer] = make_problem(wording, *fam, /*held_out=*/true);
+      if (!seen_wording.insert(question).second) continue;
+      suite.test_wording.push_back(
+          make_record(fam->name + "-test-wording-" + std::to_string(i++), fam->name, std::move(question), answer));
     }
   }
   // Interleave families so that any prefix of a split covers all of them.
-  for (auto* split : {&suite.train, &suite.dev, &suite.test}) {
+  for (auto* split : {&suite.train, &suite.dev, &suite.test, &suite.test_wording}) {
     Rng shuffle(options.seed + 17);  // the interleaving stream (seed + 17 made the published suites)
     for (size_t i = split->size(); i > 1; --i) std::swap((*split)[i - 1], (*split)[shuffle.below(i)]);
   }

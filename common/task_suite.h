@@ -1,11 +1,20 @@
 // The verifiable maths word-problem suite (`rlae data make`).
 //
 // Families: single operations (add, sub, mul, div) and two-step problems that
-// chain different operations (add_mul, mul_sub, sub_div, div_add). Every problem
-// has natural-language wording drawn from several templates with varied names,
-// objects and units, a worked solution GSM8K style ("7 + 5 = 12. 12 * 3 = 36.
-// #### 36") and a numeric gold answer. Seeded: the same options give the same
-// files on every machine (no std:: distributions, whose output varies by library).
+// chain different operations (add_mul, mul_sub, sub_div, div_add). A problem is
+// composed sentence by sentence from pools of interchangeable phrasings (12 ways to
+// state a starting amount, 12 gains, 12 losses, 12 groupings, 8 questions per kind,
+// ...), with 1,355 first names and their pronouns, 1,359 objects and 97 containers
+// (common/task_words.inc, from WordNet and the US Census name lists), 40 places,
+// small numbers sometimes written as words, and in three problems of ten a sentence
+// that does not matter. Each has a worked solution GSM8K style ("7 + 5 = 12.
+// 12 * 3 = 36. #### 36") and a numeric gold answer.
+//
+// Splits: train, dev and test draw from the training pools; test-wording draws only
+// from held-out pools (a quarter of every sentence pool, a fifth of every word
+// inventory), so none of its phrasings, names, objects, containers or places occurs
+// in training. Seeded: the same options give the same files on every machine (no
+// std:: distributions, whose output varies by library).
 #pragma once
 
 #include <cstdint>
@@ -25,13 +34,19 @@ struct SuiteOptions {
   int train_per_family = 20000;
   int dev_per_family = 1000;
   int test_per_family = 1000;
+  int test_wording_per_family = 1000;
 };
 
 struct Suite {
-  std::vector<Problem> train, dev, test;
+  std::vector<Problem> train, dev, test, test_wording;
 };
 
-// Splits are disjoint: no question text appears in two splits.
+// The names, objects (singular and plural), containers and places of the training
+// pools (held_out false) or of the test-wording pool (true).
+std::vector<std::string> task_words(bool held_out);
+
+// Splits are disjoint: no question text appears in two splits; test-wording shares no
+// phrasing or word of the inventories with the others.
 Suite make_task_suite(const SuiteOptions& options);
 
 }  // namespace rlae

@@ -24,9 +24,11 @@ int data_make(int argc, const char* const* argv) {
       ("families", opt<std::string>("LIST", ""), "comma-separated task families (default: all)")
       ("train", opt<int>("N", 20000), "training problems per family")
       ("dev", opt<int>("N", 1000), "dev problems per family")
-      ("test", opt<int>("N", 1000), "test problems per family");
+      ("test", opt<int>("N", 1000), "test problems per family")
+      ("test-wording", opt<int>("N", 1000),
+       "test-wording problems per family: phrasings, names, objects, containers and places that never occur in the other splits");
   const CommandSpec spec{"data make", "generate the maths word-problem suite with worked solutions",
-                         "rlae data make --out DIR [--seed S] [--families add,mul,...]"};
+                         "rlae data make --out DIR [--seed S] [--families add,mul,...] [--test-wording N]"};
   const auto vm = parse_command_options(spec, desc, argc, argv, std::cout);
   if (!vm) return kExitOk;
   SuiteOptions o;
@@ -36,17 +38,21 @@ int data_make(int argc, const char* const* argv) {
   o.train_per_family = (*vm)["train"].as<int>();
   o.dev_per_family = (*vm)["dev"].as<int>();
   o.test_per_family = (*vm)["test"].as<int>();
-  RLAE_USAGE_CHECK(o.train_per_family >= 0 && o.dev_per_family >= 0 && o.test_per_family >= 0,
-                   "rlae data make: --train, --dev and --test must be >= 0");
+  o.test_wording_per_family = (*vm)["test-wording"].as<int>();
+  RLAE_USAGE_CHECK(o.train_per_family >= 0 && o.dev_per_family >= 0 && o.test_per_family >= 0 &&
+                       o.test_wording_per_family >= 0,
+                   "rlae data make: --train, --dev, --test and --test-wording must be >= 0");
   const std::string out = (*vm)["out"].as<std::string>();
   make_dirs(out);
   const Suite suite = make_task_suite(o);
   write_dataset(out + "/train.jsonl", suite.train);
   write_dataset(out + "/dev.jsonl", suite.dev);
   write_dataset(out + "/test.jsonl", suite.test);
+  write_dataset(out + "/test-wording.jsonl", suite.test_wording);
   write_resolved_config(out + "/data.ini", desc, *vm);
-  std::cout << "wrote " << out << "/{train,dev,test}.jsonl: " << suite.train.size() << " / "
-            << suite.dev.size() << " / " << suite.test.size() << " problems\n";
+  std::cout << "wrote " << out << "/{train,dev,test,test-wording}.jsonl: " << suite.train.size() << " / "
+            << suite.dev.size() << " / " << suite.test.size() << " / " << suite.test_wording.size()
+            << " problems\n";
   return kExitOk;
 }
 

@@ -5,7 +5,7 @@ results section of experiments/members/README.md.
     experiments/members/evaluate.py [--rlae build/rlae] [--data runs/zoo/data]
 
 Everything runs through `rlae eval` (greedy decoding, numeric answer check):
-  1. each member alone on the test split: accuracy per family;
+  1. each member alone on the test split and on test-wording: accuracy per family;
   2. on dev, every weight vector of a simplex grid (step 1/--grid) as a fixed ensemble
      policy: the best single vector (highest overall dev accuracy) and, per family, the
      best vector (per-family weights); the grid's corners are the members themselves,
@@ -13,9 +13,10 @@ Everything runs through `rlae eval` (greedy decoding, numeric answer check):
   3. on dev, for the multi-step families, a per-step schedule (one vector for the first
      solution step, another from the second step on), found by coordinate ascent from
      the per-family vector;
-  4. on test, side by side: uniform, the best fixed vector, routing, per-family weights
-     and the per-step schedule.
-Choices are made on dev only; test figures are reported once.
+  4. on test and on test-wording (phrasings and words never seen in training), side by
+     side: uniform, the best fixed vector, routing, per-family weights and the per-step
+     schedule.
+Choices are made on dev only; test figures are reported once per split.
 """
 import argparse
 import itertools
@@ -114,10 +115,10 @@ def main():
     ap.add_argument("--members-dir", default=HERE)
     ap.add_argument("--work", default=os.path.join(REPO, "runs", "zoo", "eval"))
     ap.add_argument("--dev-per-family", type=int, default=100)
-    ap.add_argument("--test-per-family", type=int, default=500,
-                    help="test problems per family for the ensemble policies (0: all)")
-    ap.add_argument("--member-per-family", type=int, default=0,
-                    help="test problems per family for each member alone (0: all)")
+    ap.add_argument("--test-per-family", type=int, default=300,
+                    help="problems per family of each test split for the ensemble policies (0: all)")
+    ap.add_argument("--member-per-family", type=int, default=500,
+                    help="problems per family of each test split for each member alone (0: all)")
     ap.add_argument("--grid", type=int, default=4, help="simplex grid step 1/GRID")
     ap.add_argument("--rounds", type=int, default=1, help="coordinate-ascent rounds of the per-step search")
     ap.add_argument("--batch", type=int, default=64)
@@ -133,16 +134,21 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     models = [os.path.join(args.members_dir, m) for m in MEMBERS]
     dev = os.path.join(args.data, "dev.jsonl")
-    test = os.path.join(args.data, "test.jsonl")
+    splits = {"test": os.path.join(args.data, "test.jsonl"),
+              "test-wording": os.path.join(args.data, "test-wording.jsonl")}
+    for path in splits.values():
+        if not os.path.exists(path):
+            sys.exit(f"evaluate.py: {path} not found (rlae data make writes it; rerun experiments/members/train.sh)")
     ens = {"models": ",".join(models), "span": 1}
 
-    # 1. Members alone, on test.
-    member_test = {}
-    for name, path in zip(MEMBERS, models):
-        member_test[name] = run_eval(args, os.path.join(args.work, f"member-{name}-test.json"),
-                                     {"data": test, "model": path, "per-family": args.member_per_family},
-                                     f"member {name} on test")[0]
-    families = sorted(member_test[MEMBERS[0]]["families"])
+    # 1. Members alone, on test and on test-wording.
+    member_on = {split: {} for split in splits}
+    for split, data in splits.items():
+        for name, path in zip(MEMBERS, models):
+            member_on[split][name] = run_eval(args, os.path.join(args.work, f"member-{name}-{split}.json"),
+                                              {"data": data, "model": path, "per-family": args.member_per_family},
+                                              f"member {name} on {split}")[0]
+    families = sorted(member_on["test"][MEMBERS[0]]["families"])
     multi = [f for f in families if "_" in f]
 
     # 2. Fixed weight vectors on dev.
@@ -204,42 +210,49 @@ def main():
     policies = ["uniform", f"weights:{wstr(best_fixed)}", f"schedule:{rt_path}",
                 f"schedule:{pf_path}", f"schedule:{ps_path}"]
     labels = ["uniform", "best fixed vector", "routing", "per-family weights", "per-step schedule"]
-    test_reports = run_eval(args, os.path.join(args.work, "policies-test.json"),
-                            dict(ens, data=test, **{"per-family": args.test_per_family}, policy=policies),
-                            "policies on test")
-    T = dict(zip(labels, test_reports))
-
     def mean_over(report, fams):
         return sum(acc(report, f) for f in fams) / len(fams)
 
-    best_single = max(MEMBERS, key=lambda m: acc(member_test[m]))
-    route_member = {f: MEMBERS[routing[f].index(1.0)] for f in families}
-    def best_on(m):  # families where m is (one of) the best members, with accuracy > 0
-        return [f for f in families if acc(member_test[m], f) > 0
-                and acc(member_test[m], f) >= max(acc(member_test[x], f) for x in MEMBERS)]
-
-    bars = {
-        "specialties": {m: {f: acc(member_test[m], f) for f in SPECIALTIES[m] if f in families}
-                        for m in MEMBERS},
-        "best_on": {m: best_on(m) for m in MEMBERS},
-        "routing_minus_best_single": acc(T["routing"]) - acc(member_test[best_single]),
-        "per_family_minus_best_fixed": acc(T["per-family weights"]) - acc(T["best fixed vector"]),
-        "per_step_minus_per_family_multistep": mean_over(T["per-step schedule"], multi)
-        - mean_over(T["per-family weights"], multi),
-    }
     results = {
         "families": families, "multi_step_families": multi, "members": MEMBERS,
-        "member_test": {m: {f: acc(member_test[m], f) for f in families} | {"overall": acc(member_test[m])}
-                        for m in MEMBERS},
-        "best_single_member": best_single,
         "best_fixed_vector": best_fixed, "per_family_vectors": per_family,
-        "routing": route_member, "per_step": {f: [step1[f], step2[f]] for f in multi},
-        "policies_test": {l: {f: acc(T[l], f) for f in families} | {"overall": acc(T[l])} for l in labels},
-        "tokens_per_s": {l: T[l]["tokens_per_s"] for l in labels},
-        "bars": bars, "dev_per_family": args.dev_per_family,
-        "test_problems": T["uniform"]["overall"]["problems"], "grid": args.grid,
-        "member_test_problems": member_test[MEMBERS[0]]["overall"]["problems"],
+        "routing": {f: MEMBERS[routing[f].index(1.0)] for f in families},
+        "per_step": {f: [step1[f], step2[f]] for f in multi},
+        "dev_per_family": args.dev_per_family, "grid": args.grid, "splits": {},
     }
+    for split, data in splits.items():
+        reports = run_eval(args, os.path.join(args.work, f"policies-{split}.json"),
+                           dict(ens, data=data, **{"per-family": args.test_per_family}, policy=policies),
+                           f"policies on {split}")
+        T = dict(zip(labels, reports))
+        member_test = member_on[split]
+        best_single = max(MEMBERS, key=lambda m: acc(member_test[m]))
+
+        def best_on(m):  # families where m is (one of) the best members, with accuracy > 0
+            return [f for f in families if acc(member_test[m], f) > 0
+                    and acc(member_test[m], f) >= max(acc(member_test[x], f) for x in MEMBERS)]
+
+        bars = {
+            "specialties": {m: {f: acc(member_test[m], f) for f in SPECIALTIES[m] if f in families}
+                            for m in MEMBERS},
+            "best_on": {m: best_on(m) for m in MEMBERS},
+            "routing_minus_best_single": acc(T["routing"]) - acc(member_test[best_single]),
+            "per_family_minus_best_fixed": acc(T["per-family weights"]) - acc(T["best fixed vector"]),
+            "per_step_minus_per_family_multistep": mean_over(T["per-step schedule"], multi)
+            - mean_over(T["per-family weights"], multi),
+        }
+        results["splits"][split] = {
+            "member_test": {m: {f: acc(member_test[m], f) for f in families} | {"overall": acc(member_test[m])}
+                            for m in MEMBERS},
+            "best_single_member": best_single,
+            "policies_test": {l: {f: acc(T[l], f) for f in families} | {"overall": acc(T[l])} for l in labels},
+            "tokens_per_s": {l: T[l]["tokens_per_s"] for l in labels},
+            "bars": bars,
+            "test_problems": T["uniform"]["overall"]["problems"],
+            "member_test_problems": member_test[MEMBERS[0]]["overall"]["problems"],
+        }
+    # The old top-level keys (rl_bar.py and quickstart.sh read best_fixed_vector).
+    results.update(results["splits"]["test"])
     with open(os.path.join(args.members_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     write_readme(args, results)
@@ -250,49 +263,54 @@ def pct(x):
     return f"{100 * x:.1f}"
 
 
+SPLIT_TITLES = {"test": "the test split (training's wording)",
+                "test-wording": "test-wording (phrasings, names, objects, containers and places never seen in training)"}
+
+
 def write_readme(args, R):
     fams, multi = R["families"], R["multi_step_families"]
     out = [RESULTS_BEGIN, "",
-           f"Members alone: the whole test split ({R['member_test_problems']} problems). Ensembles: the "
-           f"first {R['test_problems'] // len(fams)} test problems of each family ({R['test_problems']}); "
-           f"every choice made on dev ({R['dev_per_family']} per family), weight grid step 1/{R['grid']}. "
-           "Greedy decoding, numeric answer check, weights re-decided every token (span 1).", "",
-           "### Each member alone (test accuracy, %)", "",
-           "| member | " + " | ".join(fams) + " | overall |",
-           "|---|" + "---:|" * (len(fams) + 1)]
-    for m in R["members"]:
-        row = R["member_test"][m]
-        cells = [(f"**{pct(row[f])}**" if f in R["bars"]["best_on"][m] else pct(row[f])) for f in fams]
-        out.append(f"| {m} | " + " | ".join(cells) + f" | {pct(row['overall'])} |")
-    out += ["", "Bold: the best member on that family. Specialties: " + "; ".join(f"{m}: {', '.join(fs)}" for m, fs in SPECIALTIES.items()) + ".", "",
-            "### Ensembles of the three members (test accuracy, %)", "",
-            "| policy | " + " | ".join(fams) + " | overall | multi-step mean |",
-            "|---|" + "---:|" * (len(fams) + 2)]
-    for label, row in R["policies_test"].items():
-        ms = sum(row[f] for f in multi) / len(multi)
-        out.append(f"| {label} | " + " | ".join(pct(row[f]) for f in fams) +
-                   f" | {pct(row['overall'])} | {pct(ms)} |")
-    out += ["", f"Best fixed vector (dev): {wstr(R['best_fixed_vector'])} "
-            f"({', '.join(R['members'])}). Routing (dev): " +
-            ", ".join(f"{f}→{m}" for f, m in R["routing"].items()) + ".",
-            "Per-family vectors: " + "; ".join(f"{f} {wstr(v)}" for f, v in R["per_family_vectors"].items()) + ".",
-            "Per-step schedule (first step / later steps): " +
-            "; ".join(f"{f} {wstr(a)} / {wstr(b)}" for f, (a, b) in R["per_step"].items()) + ".",
-            "The schedules are in `schedules/` (`rlae eval --policy schedule:FILE`).", "",
-            "### The bars", "",
-            "| bar | required | reached |", "|---|---|---|"]
-    b = R["bars"]
-    spec = "; ".join(f"{m}: " + ", ".join(f"{f} {pct(a)}" for f, a in fs.items()) +
-                     f" (best member on {', '.join(b['best_on'][m]) or 'no family'})"
-                     for m, fs in b["specialties"].items())
-    out += [f"| each member ≥ 60% on its specialties, and the best member on ≥ 1 family | ≥ 60% | {spec} |",
-            f"| routing − best single member ({R['best_single_member']}), overall | ≥ 15 points | "
-            f"{100 * b['routing_minus_best_single']:+.1f} |",
-            f"| per-family weights − best fixed vector, overall | ≥ 8 points | "
-            f"{100 * b['per_family_minus_best_fixed']:+.1f} |",
-            f"| per-step schedule − per-family weights, multi-step families | ≥ 5 points | "
-            f"{100 * b['per_step_minus_per_family_multistep']:+.1f} |",
-            "", "Reproduce: `experiments/members/evaluate.py` (after `experiments/members/train.sh`; "
+           f"Every choice made on dev ({R['dev_per_family']} per family), weight grid step 1/{R['grid']}; "
+           "then measured once on each test split. Greedy decoding, numeric answer check, weights "
+           "re-decided every token (span 1).", "",
+           f"Best fixed vector (dev): {wstr(R['best_fixed_vector'])} ({', '.join(R['members'])}). Routing (dev): " +
+           ", ".join(f"{f}→{m}" for f, m in R["routing"].items()) + ".",
+           "Per-family vectors: " + "; ".join(f"{f} {wstr(v)}" for f, v in R["per_family_vectors"].items()) + ".",
+           "Per-step schedule (first step / later steps): " +
+           "; ".join(f"{f} {wstr(a)} / {wstr(b)}" for f, (a, b) in R["per_step"].items()) + ".",
+           "The schedules are in `schedules/` (`rlae eval --policy schedule:FILE`)."]
+    for split in ("test-wording", "test"):
+        S = R["splits"][split]
+        out += ["", f"### On {SPLIT_TITLES[split]}", "",
+                f"Members alone: {S['member_test_problems']} problems; ensembles: the first "
+                f"{S['test_problems'] // len(fams)} of each family ({S['test_problems']}).", "",
+                "Each member alone (accuracy, %):", "",
+                "| member | " + " | ".join(fams) + " | overall |",
+                "|---|" + "---:|" * (len(fams) + 1)]
+        for m in R["members"]:
+            row = S["member_test"][m]
+            cells = [(f"**{pct(row[f])}**" if f in S["bars"]["best_on"][m] else pct(row[f])) for f in fams]
+            out.append(f"| {m} | " + " | ".join(cells) + f" | {pct(row['overall'])} |")
+        out += ["", "Bold: the best member on that family. Ensembles of the three members (accuracy, %):", "",
+                "| policy | " + " | ".join(fams) + " | overall | multi-step mean |",
+                "|---|" + "---:|" * (len(fams) + 2)]
+        for label, row in S["policies_test"].items():
+            ms = sum(row[f] for f in multi) / len(multi)
+            out.append(f"| {label} | " + " | ".join(pct(row[f]) for f in fams) +
+                       f" | {pct(row['overall'])} | {pct(ms)} |")
+        b = S["bars"]
+        spec = "; ".join(f"{m}: " + ", ".join(f"{f} {pct(a)}" for f, a in fs.items()) +
+                         f" (best member on {', '.join(b['best_on'][m]) or 'no family'})"
+                         for m, fs in b["specialties"].items())
+        out += ["", "| bar | required | reached |", "|---|---|---|",
+                f"| each member ≥ 60% on its specialties | ≥ 60% | {spec} |",
+                f"| routing − best single member ({S['best_single_member']}), overall | ≥ 15 points | "
+                f"{100 * b['routing_minus_best_single']:+.1f} |",
+                f"| per-family weights − best fixed vector, overall | ≥ 8 points | "
+                f"{100 * b['per_family_minus_best_fixed']:+.1f} |",
+                f"| per-step schedule − per-family weights, multi-step families | (≥ 5 points) | "
+                f"{100 * b['per_step_minus_per_family_multistep']:+.1f} |"]
+    out += ["", "Reproduce: `experiments/members/evaluate.py` (after `experiments/members/train.sh`; "
             "writes `results.json` and this section).", "", RESULTS_END]
     text = open(args.readme).read() if os.path.exists(args.readme) else ""
     section = "\n".join(out)

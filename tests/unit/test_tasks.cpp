@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -95,12 +97,14 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
   o.train_per_family = 300;
   o.dev_per_family = 100;
   o.test_per_family = 100;
+  o.test_wording_per_family = 100;
   const Suite a = make_task_suite(o);
   const Suite b = make_task_suite(o);
   const size_t F = task_families().size();
   ASSERT_GE(F, 6u);
   ASSERT_EQ(a.test.size(), 100 * F);
   ASSERT_EQ(a.train.size(), 300 * F);
+  ASSERT_EQ(a.test_wording.size(), 100 * F);
   std::set<std::string> test_q, ids;
   std::map<std::string, int> per_family;
   for (size_t i = 0; i < a.test.size(); ++i) {
@@ -109,7 +113,7 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
     ++per_family[a.test[i].task];
   }
   EXPECT_EQ(per_family.size(), F);
-  for (const auto* split : {&a.train, &a.dev, &a.test}) {
+  for (const auto* split : {&a.train, &a.dev, &a.test, &a.test_wording}) {
     for (const Problem& p : *split) {
       EXPECT_TRUE(ids.insert(p.id).second) << "duplicate id " << p.id;
       // The worked solution is arithmetically right and ends in the gold answer.
@@ -137,6 +141,99 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
   for (const Problem& p : a.dev) EXPECT_EQ(test_q.count(p.question), 0u) << "dev/test overlap";
   o.seed = 6;
   EXPECT_NE(make_task_suite(o).test[0].question, a.test[0].question);
+}
+
+// The words of a text, split at anything that is not a letter.
+std::set<std::string> words_of(const std::string& text) {
+  std::set<std::string> out;
+  std::string w;
+  for (char c : text + " ") {
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      w.push_back(c);
+    } else if (!w.empty()) {
+      out.insert(w);
+      w.clear();
+    }
+  }
+  return out;
+}
+
+TEST(TaskSuite, TestWordingIsHeldOutByConstruction) {
+  SuiteOptions o;
+  o.seed = 3;
+  o.train_per_family = 400;
+  o.dev_per_family = 50;
+  o.test_per_family = 50;
+  o.test_wording_per_family = 150;
+  const Suite a = make_task_suite(o);
+  // The two pools share no word, and the sizes are the documented ones.
+  const auto train_words = task_words(false), held_words = task_words(true);
+  const std::set<std::string> held(held_words.begin(), held_words.end());
+  for (const std::string& w : train_words) EXPECT_EQ(held.count(w), 0u) << w << " is in both pools";
+  EXPECT_GT(held.size(), 500u);
+  EXPECT_GT(train_words.size(), 4 * held.size() - held.size());
+  // No held-out word occurs anywhere in train, dev or test (not even in the sentence
+  // templates' own text), and every test-wording problem holds some held-out word.
+  std::set<std::string> seen_in_training;
+  for (const auto* split : {&a.train, &a.dev, &a.test})
+    for (const Problem& p : *split)
+      for (const std::string& w : words_of(p.question)) seen_in_training.insert(w);
+  for (const std::string& w : held_words)
+    if (w.find(' ') == std::string::npos) EXPECT_EQ(seen_in_training.count(w), 0u) << "held-out word '" << w << "' in training";
+  // Every sentence of a test-wording problem, with names, objects, containers, places and
+  // numbers masked, is a phrasing that no training problem used.
+  std::set<std::string> all_words(train_words.begin(), train_words.end());
+  all_words.insert(held.begin(), held.end());
+  const std::set<std::string> number_words = {"two", "three", "four", "five", "six", "seven",
+                                              "eight", "nine", "ten", "eleven", "twelve"};
+  auto skeletons = [&](const std::string& question) {
+    std::vector<std::string> out(1);
+    std::string w;
+    auto flush = [&] {
+      if (w.empty()) return;
+      if (w.size() > 2 && w.compare(w.size() - 2, 2, "'s") == 0) w.resize(w.size() - 2);
+      std::string lower = w;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (all_words.count(w) || all_words.count(lower)) out.back() += "W";
+      else if (std::isdigit(static_cast<unsigned char>(w[0])) || number_words.count(lower)) out.back() += "#";
+      else out.back() += lower;
+      w.clear();
+    };
+    for (char c : question) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '\'') {
+        w.push_back(c);
+        continue;
+      }
+      flush();
+      if (c == '.' || c == '?') out.emplace_back();
+      else out.back() += c;
+    }
+    flush();
+    for (std::string& sk : out) sk.erase(0, sk.find_first_not_of(' '));
+    out.erase(std::remove(out.begin(), out.end(), std::string()), out.end());
+    return out;
+  };
+  std::set<std::string> training_skeletons;
+  for (const auto* split : {&a.train, &a.dev, &a.test})
+    for (const Problem& p : *split)
+      for (const std::string& sk : skeletons(p.question)) training_skeletons.insert(sk);
+  EXPECT_GT(training_skeletons.size(), 60u);  // many phrasings
+  std::set<std::string> wording_skeletons;
+  for (const Problem& p : a.test_wording) {
+    bool has_held = false;
+    for (const std::string& w : words_of(p.question)) has_held |= held.count(w) > 0;
+    EXPECT_TRUE(has_held) << p.question;
+    for (const std::string& sk : skeletons(p.question)) {
+      EXPECT_EQ(training_skeletons.count(sk), 0u) << "'" << sk << "' of \"" << p.question << "\" occurs in training";
+      wording_skeletons.insert(sk);
+    }
+  }
+  EXPECT_GT(wording_skeletons.size(), 20u);
+  // Seeded, and independent of the other splits' sizes.
+  o.train_per_family = 10;
+  const Suite b = make_task_suite(o);
+  ASSERT_EQ(b.test_wording.size(), a.test_wording.size());
+  for (size_t i = 0; i < a.test_wording.size(); ++i) EXPECT_EQ(a.test_wording[i].question, b.test_wording[i].question);
 }
 
 TEST(TaskSuite, UnknownFamilyIsAnError) {
