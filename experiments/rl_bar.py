@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The RLAE result bar: RLAE_MAPPO and RLAE_PPO over the zoo, several seeds, against the
-best fixed-weight baseline, on the zoo's test split; plus generalization to task families
-the policy never saw in training. Writes experiments/rl-results.json and the results
+best fixed-weight baseline and GaC-threshold, on the zoo's test split and on its
+test-wording split (phrasings and words never seen in training); plus generalization to
+task families the policy never saw in training. Writes experiments/rl-results.json and the results
 section of experiments/README.md.
 
-    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo] [--iterations N]
+    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn] [--iterations N]
 
 Each run is `launch/mpirun.sh -np 4 rlae train --config experiments/quickstart.ini
 --algo A --seed S` (1 learner + 3 actors); its last checkpoint is evaluated with
@@ -42,8 +43,11 @@ def sh(cmd, log_path):
     return time.time() - t0
 
 
-def evaluate(args, policies, out, families=""):
-    cmd = [args.rlae, "eval", "--models", MEMBERS, "--data", os.path.join(args.data, "test.jsonl"),
+SPLITS = ("test", "test-wording")
+
+
+def evaluate(args, policies, out, families="", split="test"):
+    cmd = [args.rlae, "eval", "--models", MEMBERS, "--data", os.path.join(args.data, f"{split}.jsonl"),
            "--per-family", str(args.per_family), "--max-new-tokens", "48", "--threads", "1",
            "--out", out]
     if families:
@@ -58,9 +62,15 @@ def train(args, algo, seed, out, families=""):
     if os.path.exists(os.path.join(out, "checkpoints")) and not args.retrain:
         log(f"{out}: reusing the finished run")
     else:
+        # "mappo+vn": the algorithm with MAPPO's value normalization (--value-norm).
+        base_algo, _, extra = algo.partition("+")
         cmd = [os.path.join(REPO, "launch", "mpirun.sh"), "-np", "4", args.rlae, "train",
-               "--config", "experiments/quickstart.ini", "--algo", algo, "--seed", str(seed),
+               "--config", "experiments/quickstart.ini", "--algo", base_algo, "--seed", str(seed),
                "--out", out, "--iterations", str(args.iterations)]
+        if extra == "vn":
+            cmd += ["--value-norm", "true"]
+        elif extra:
+            sys.exit(f"rl_bar.py: unknown variant '+{extra}' in --algos (known: +vn)")
         if families:
             cmd += ["--families", families]
         secs = sh(cmd, out + ".log")
@@ -98,29 +108,36 @@ def main():
     best_policy = "weights:" + ",".join(f"{x:g}" for x in best)
     fixed = ["uniform", "single:addsub", "single:muldiv", "single:chain", best_policy, "packllm",
              "gac-threshold:0.9"]
-    base = evaluate(args, fixed, os.path.join(args.work, "fixed-test.json"))
-    base_acc = {r["source"]: r["overall"]["accuracy"] for r in base}
-    best_fixed_name = max(base_acc, key=base_acc.get)
-
-    runs = {}
+    by_split = {}
+    for split in SPLITS:
+        base = evaluate(args, fixed, os.path.join(args.work, f"fixed-{split}.json"), split=split)
+        base_acc = {r["source"]: r["overall"]["accuracy"] for r in base}
+        by_split[split] = {"fixed": base_acc, "best_fixed": best_policy,
+                           "best_fixed_any": max(base_acc, key=base_acc.get),
+                           "fixed_families": {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()}
+                                              for r in base},
+                           "runs": {}}
     for algo in algos:
         for seed in seeds:
             out = os.path.join(args.work, f"{algo}-{seed}")
             ckpt = train(args, algo, seed, out)
-            r = evaluate(args, [f"rlae:{ckpt}"], out + "-test.json")[0]
-            runs[f"{algo}-{seed}"] = {"algo": algo, "seed": seed, "checkpoint": ckpt,
-                                      "overall": r["overall"]["accuracy"],
-                                      "families": {f: v["accuracy"] for f, v in r["families"].items()}}
-    summary = {}
-    for algo in algos:
-        accs = [runs[f"{algo}-{s}"]["overall"] for s in seeds]
-        summary[algo] = {"mean": statistics.mean(accs), "min": min(accs), "max": max(accs),
-                         "stdev": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                         "margin_over_best_fixed": statistics.mean(accs) - base_acc[best_fixed_name]}
-
+            for split in SPLITS:
+                r = evaluate(args, [f"rlae:{ckpt}"], f"{out}-{split}.json", split=split)[0]
+                by_split[split]["runs"][f"{algo}-{seed}"] = {
+                    "algo": algo, "seed": seed, "checkpoint": ckpt, "overall": r["overall"]["accuracy"],
+                    "families": {f: v["accuracy"] for f, v in r["families"].items()}}
+    for split, S in by_split.items():
+        S["summary"] = {}
+        for algo in algos:
+            accs = [S["runs"][f"{algo}-{s}"]["overall"] for s in seeds]
+            S["summary"][algo] = {
+                "mean": statistics.mean(accs), "min": min(accs), "max": max(accs),
+                "stdev": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "margin_over_best_fixed": statistics.mean(accs) - S["fixed"][best_policy],
+                "margin_over_gac": statistics.mean(accs) - S["fixed"]["gac-threshold:0.9"]}
     general = {}
     if args.holdout:
-        all_fams = sorted(base[0]["families"])
+        all_fams = sorted(by_split["test"]["fixed_families"][best_policy])
         held = args.holdout.split(",")
         trained_on = ",".join(f for f in all_fams if f not in held)
         gbase = evaluate(args, fixed, os.path.join(args.work, "fixed-heldout.json"), args.holdout)
@@ -138,9 +155,7 @@ def main():
         general["fixed"] = {r["source"]: r["overall"]["accuracy"] for r in gbase}
         general["fixed_families"] = {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in gbase}
 
-    results = {"fixed": base_acc, "best_fixed": best_fixed_name, "runs": runs, "summary": summary,
-               "fixed_families": {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in base},
-               "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
+    results = {"splits": by_split, "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
                "seeds": seeds, "command": " ".join(["experiments/rl_bar.py"] + sys.argv[1:]),
                "minutes": round((time.time() - t_start) / 60)}
     with open(os.path.join(HERE, "rl-results.json"), "w") as f:
@@ -149,34 +164,44 @@ def main():
     log("wrote experiments/rl-results.json and the README section")
 
 
+def label(algo):
+    base, _, extra = algo.partition("+")
+    return f"RLAE_{base.upper()}" + (" + value norm" if extra == "vn" else "")
+
+
+SPLIT_TITLES = {"test-wording": "test-wording: phrasings, names, objects, containers and places never seen in training",
+                "test": "the test split (training's wording)"}
+
+
 def write_readme(args, R):
     p = lambda x: f"{100 * x:.1f}"  # noqa: E731
     mean = statistics.mean
-    fams = sorted(next(iter(R["runs"].values()))["families"])
     lines = [BEGIN, "",
-             f"Test split, first {R['per_family']} problems of each family ({R['per_family'] * len(fams)} in all); "
-             f"{R['iterations']} iterations per run (`experiments/quickstart.ini`: 1 learner + 3 actors under "
-             f"mpirun), seeds {', '.join(map(str, R['seeds']))}.", "",
-             "| policy | test accuracy (%) |", "|---|---:|"]
-    for name, a in sorted(R["fixed"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {name} | {p(a)} |")
-    for algo, s in R["summary"].items():
-        seeds = ", ".join(p(R["runs"][f"{algo}-{x}"]["overall"]) for x in R["seeds"])
-        lines.append(f"| RLAE_{algo.upper()} (mean of seeds {seeds}; sd {p(s['stdev'])}) | {p(s['mean'])} |")
-    lines += ["", f"Best fixed-weight baseline: `{R['best_fixed']}` (the best single weight vector on dev, "
-              "`experiments/members/results.json`). Margins (bar: ≥ +3.3 points): " +
-              ", ".join(f"RLAE_{a.upper()} {100 * s['margin_over_best_fixed']:+.1f}" for a, s in R["summary"].items())
-              + "."]
-    if R.get("fixed_families"):
+             f"First {R['per_family']} problems of each family of each split; {R['iterations']} iterations per run "
+             "(`experiments/quickstart.ini`: 1 learner + 3 actors under mpirun, trained on the train split), seeds "
+             f"{', '.join(map(str, R['seeds']))}. Best fixed vector: the best single weight vector on dev "
+             "(`experiments/members/results.json`). Bars: RLAE ≥ best fixed vector + 5 points and ≥ GaC-threshold."]
+    for split in ("test-wording", "test"):
+        S = R["splits"][split]
+        fams = sorted(next(iter(S["runs"].values()))["families"])
+        lines += ["", f"### On {SPLIT_TITLES[split]}", "", "| policy | accuracy (%) |", "|---|---:|"]
+        for name, a in sorted(S["fixed"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"| {name}{' (best fixed vector, dev)' if name == S['best_fixed'] else ''} | {p(a)} |")
+        for algo, s in S["summary"].items():
+            seeds = ", ".join(p(S["runs"][f"{algo}-{x}"]["overall"]) for x in R["seeds"])
+            lines.append(f"| {label(algo)} (mean of seeds {seeds}; sd {p(s['stdev'])}) | {p(s['mean'])} |")
+        lines += ["", "Margins: " + "; ".join(
+            f"{label(a)} {100 * s['margin_over_best_fixed']:+.1f} over `{S['best_fixed']}`, "
+            f"{100 * s['margin_over_gac']:+.1f} over GaC-threshold" for a, s in S["summary"].items()) + "."]
         lines += ["", "Per family (%; RLAE rows: mean over seeds):", "",
                   "| policy | " + " | ".join(fams) + " |", "|---|" + "---:|" * len(fams)]
-        for name in (R["best_fixed"], "gac-threshold:0.9"):
-            if name in R["fixed_families"]:
-                ff = R["fixed_families"][name]
+        for name in (S["best_fixed"], "gac-threshold:0.9"):
+            if name in S["fixed_families"]:
+                ff = S["fixed_families"][name]
                 lines.append(f"| {name} | " + " | ".join(p(ff.get(f, 0)) for f in fams) + " |")
-        for algo in R["summary"]:
-            row = [mean(R["runs"][f"{algo}-{x}"]["families"][f] for x in R["seeds"]) for f in fams]
-            lines.append(f"| RLAE_{algo.upper()} | " + " | ".join(p(v) for v in row) + " |")
+        for algo in S["summary"]:
+            row = [mean(S["runs"][f"{algo}-{x}"]["families"][f] for x in R["seeds"]) for f in fams]
+            lines.append(f"| {label(algo)} | " + " | ".join(p(v) for v in row) + " |")
     g = R["generalization"]
     if g:
         fx = g["fixed"]

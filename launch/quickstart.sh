@@ -3,7 +3,8 @@
 # RLAE_MAPPO policy over the three zoo members with 1 learner + 3 actors under mpirun
 # (experiments/quickstart.ini), then evaluates it beside the fixed-weight baselines
 # (uniform, each member alone, the best fixed vector, PackLLM-sim, GaC-threshold) on the
-# zoo's test split and prints the table. About 10-15 minutes on a 2-core machine.
+# zoo's test-wording split (wording never seen in training) and its test split, and prints
+# the tables. About 10-15 minutes on a 2-core machine.
 #
 #   launch/quickstart.sh                      # everything
 #   launch/quickstart.sh --algo ppo --seed 2  # extra options go to rlae train
@@ -19,7 +20,7 @@ for m in addsub muldiv chain; do
     echo "quickstart: the zoo member experiments/members/$m is missing (retrain: experiments/members/train.sh)" >&2
     exit 1; }
 done
-[ -f runs/zoo/data/test.jsonl ] || "$rlae" data make --out runs/zoo/data --seed 1
+[ -f runs/zoo/data/test-wording.jsonl ] || "$rlae" data make --out runs/zoo/data --seed 1
 out=runs/quickstart
 if [ -e "$out" ]; then rm -rf "$out.prev"; mv "$out" "$out.prev"; echo "quickstart: kept the previous run in $out.prev"; fi
 
@@ -32,13 +33,16 @@ echo "== how the policy weighted the members while it learned (rlae replay inspe
 "$rlae" replay inspect --run "$out" --windows 2
 
 echo
-echo "== the trained policy beside the fixed-weight baselines (test split, 100 problems per family) =="
+echo "== the trained policy beside the fixed-weight baselines (100 problems per family of each split) =="
 members=experiments/members/addsub,experiments/members/muldiv,experiments/members/chain
 policies=(--policy "rlae:$ckpt" --policy uniform --policy single:addsub --policy single:muldiv
           --policy single:chain --policy packllm --policy gac-threshold:0.9)
 best=$(python3 -c 'import json,sys; print(",".join("%g" % x for x in json.load(open(sys.argv[1]))["best_fixed_vector"]))' \
        experiments/members/results.json 2>/dev/null || true)
 [ -n "$best" ] && policies+=(--policy "weights:$best")
-OMP_NUM_THREADS=2 "$rlae" eval --models "$members" "${policies[@]}" --data runs/zoo/data/test.jsonl \
-  --per-family 100 --max-new-tokens 48 --threads 2 --out "$out/eval-test.json"
-echo "quickstart: run in $out (metrics.jsonl, checkpoints/, replay/), table in $out/eval-test.json"
+for split in test-wording test; do
+  echo "-- $split$([ $split = test-wording ] && echo ': phrasings, names and objects never seen in training')"
+  OMP_NUM_THREADS=2 "$rlae" eval --models "$members" "${policies[@]}" --data "runs/zoo/data/$split.jsonl" \
+    --per-family 100 --max-new-tokens 48 --threads 2 --out "$out/eval-$split.json"
+done
+echo "quickstart: run in $out (metrics.jsonl, checkpoints/, replay/), tables in $out/eval-{test-wording,test}.json"

@@ -45,6 +45,8 @@ po::options_description train_options() {
       ("clip", opt<double>("FLOAT", 0.2), "PPO clip range")
       ("entropy-coef", opt<double>("FLOAT", 0.01), "entropy bonus")
       ("value-coef", opt<double>("FLOAT", 0.5), "value loss coefficient")
+      ("value-norm", opt<bool>("BOOL", false)->implicit_value(true),
+       "critic regresses returns standardized by running statistics (MAPPO's ValueNorm)")
       ("epochs", opt<int>("N", 3), "update epochs per batch")
       ("minibatches", opt<int>("N", 4), "minibatches per epoch")
       ("gamma", opt<double>("FLOAT", 0.99), "discount")
@@ -84,6 +86,7 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   cfg.ppo.clip = vm["clip"].as<double>();
   cfg.ppo.entropy_coef = vm["entropy-coef"].as<double>();
   cfg.ppo.value_coef = vm["value-coef"].as<double>();
+  cfg.ppo.value_norm = vm["value-norm"].as<bool>();
   cfg.ppo.epochs = vm["epochs"].as<int>();
   cfg.ppo.minibatches = vm["minibatches"].as<int>();
   cfg.ppo.gamma = vm["gamma"].as<double>();

@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/adam.h"
@@ -42,9 +43,41 @@ PpoLearner::PpoLearner(AgentSet agents, const PpoConfig& config)
 
 PpoLearner::~PpoLearner() = default;
 
+void ValueNorm::update(const at::Tensor& returns) {
+  if (returns.numel() == 0) return;
+  const at::Tensor r = returns.to(at::kDouble);
+  // One batch counts as one observation of its mean and mean square, as in MAPPO.
+  mean_ = beta_ * mean_ + (1 - beta_) * r.mean().item<double>();
+  mean_sq_ = beta_ * mean_sq_ + (1 - beta_) * r.pow(2).mean().item<double>();
+  debias_ = beta_ * debias_ + (1 - beta_);
+}
+
+double ValueNorm::mean() const { return debias_ > 0 ? mean_ / std::max(debias_, 1e-5) : 0.0; }
+
+double ValueNorm::var() const {
+  if (debias_ <= 0) return 1.0;
+  const double m = mean();
+  return std::max(mean_sq_ / std::max(debias_, 1e-5) - m * m, 1e-2);
+}
+
+at::Tensor ValueNorm::normalize(const at::Tensor& x) const { return (x - mean()) / std::sqrt(var()); }
+
+at::Tensor ValueNorm::denormalize(const at::Tensor& x) const { return x * std::sqrt(var()) + mean(); }
+
+at::Tensor ValueNorm::state() const { return at::tensor({mean_, mean_sq_, debias_}, at::kDouble); }
+
+void ValueNorm::load_state(const at::Tensor& s) {
+  RLAE_CHECK(s.numel() == 3, "learner state: 'ppo.value_norm' must hold 3 numbers, has ", s.numel());
+  const at::Tensor d = s.to(at::kDouble).contiguous();
+  mean_ = d[0].item<double>();
+  mean_sq_ = d[1].item<double>();
+  debias_ = d[2].item<double>();
+}
+
 at::Tensor PpoLearner::values(const at::Tensor& share_obs) const {
   at::NoGradGuard no_grad;
-  return critic_.raw(share_obs).squeeze(1);
+  const at::Tensor v = critic_.raw(share_obs).squeeze(1);
+  return config_.value_norm ? value_norm_.denormalize(v) : v;
 }
 
 namespace {
@@ -108,6 +141,12 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
                                     config_.gamma, config_.gae_lambda);
   const at::Tensor ret = gae.returns.squeeze(1);
   at::Tensor adv = gae.advantages.squeeze(1);
+  // With value_norm the critic regresses standardized returns (statistics taken in first).
+  at::Tensor target = ret;
+  if (config_.value_norm) {
+    value_norm_.update(ret);
+    target = value_norm_.normalize(ret);
+  }
   if (N > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
   st.mean_return = ret.mean().item<double>();
 
@@ -128,7 +167,7 @@ PpoStats PpoLearner::update(const TrajectoryBatch& batch) {
       const at::Tensor s1 = ratio * a, s2 = at::clamp(ratio, 1 - config_.clip, 1 + config_.clip) * a;
       const at::Tensor pi_loss = -at::min(s1, s2).mean();
       const at::Tensor value = critic_.raw(batch.share_obs.index_select(0, idx)).squeeze(1);
-      const at::Tensor v_loss = (ret.index_select(0, idx) - value).pow(2).mean();
+      const at::Tensor v_loss = (target.index_select(0, idx) - value).pow(2).mean();
       const at::Tensor entropy = ent.mean();
       const at::Tensor loss = pi_loss - config_.entropy_coef * entropy + config_.value_coef * v_loss;
       optim_->adam.zero_grad();
@@ -162,6 +201,7 @@ NamedTensors PpoLearner::state() const {
   for (auto& m : optim_->adam.moments("adam.")) s.push_back(std::move(m));
   s.push_back({"adam.step", at::tensor({optim_->adam.step_count()}, at::kLong)});
   s.push_back({"ppo.updates", at::tensor({static_cast<int64_t>(updates_)}, at::kLong)});
+  if (config_.value_norm) s.push_back({"ppo.value_norm", value_norm_.state()});
   return s;
 }
 
@@ -181,6 +221,12 @@ void PpoLearner::load_state(const NamedTensors& s) {
       "adam.", "learner state");
   optim_->adam.set_step_count(find("adam.step").item<int64_t>());
   updates_ = static_cast<uint64_t>(find("ppo.updates").item<int64_t>());
+  auto vn = std::find_if(s.begin(), s.end(), [](const auto& p) { return p.first == "ppo.value_norm"; });
+  RLAE_CHECK(!config_.value_norm || vn != s.end(),
+             "learner state: 'ppo.value_norm' is missing (the checkpoint was trained without --value-norm; resume without it)");
+  RLAE_CHECK(config_.value_norm || vn == s.end(),
+             "learner state: the checkpoint was trained with --value-norm (its critic predicts standardized returns); resume with it");
+  if (config_.value_norm) value_norm_.load_state(vn->second);
 }
 
 }  // namespace rlae

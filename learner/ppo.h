@@ -10,6 +10,9 @@
 //     L_pi    = -mean_a,t min(ratio * A, clip(ratio, 1 +- eps) * A)
 //     L       = L_pi - entropy_coef * H + value_coef * (R - V)^2
 //     Adam step after clipping the gradient norm.
+// With value_norm (MAPPO's ValueNorm, Yu et al. 2022): the critic predicts returns
+// standardized by a debiased running mean and variance of the returns seen so far
+// (decay 0.99999); V is de-standardized for GAE and the loss is on standardized R.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -32,7 +35,27 @@ struct PpoConfig {
   double gae_lambda = 0.95;
   double max_grad_norm = 1.0;
   int64_t critic_hidden = 128;
+  bool value_norm = false;
   uint64_t seed = 0;
+};
+
+// MAPPO's ValueNorm: exponentially weighted running mean and mean of squares of the
+// returns with a debiasing weight (as Adam debiases its moments).
+class ValueNorm {
+ public:
+  explicit ValueNorm(double beta = 0.99999) : beta_(beta) {}
+  void update(const at::Tensor& returns);
+  at::Tensor normalize(const at::Tensor& x) const;
+  at::Tensor denormalize(const at::Tensor& x) const;
+  double mean() const;
+  double var() const;
+  // For checkpoints: {mean, mean of squares, debiasing weight}.
+  at::Tensor state() const;
+  void load_state(const at::Tensor& s);
+
+ private:
+  double beta_;
+  double mean_ = 0, mean_sq_ = 0, debias_ = 0;
 };
 
 struct PpoStats {
@@ -64,6 +87,7 @@ class PpoLearner {
   AgentSet agents_;
   AgentNet critic_;
   PpoConfig config_;
+  ValueNorm value_norm_;
   std::unique_ptr<Optim> optim_;
   uint64_t updates_ = 0;
 };

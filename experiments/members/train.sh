@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Retrains the whole member zoo from scratch, in about 41 minutes on a 2-core machine:
+# Retrains the whole member zoo from scratch on a 2-core machine (the time of the shipped
+# run is in experiments/members/README.md):
 #   1. builds rlae if needed (launch/build.sh installs what is missing);
-#   2. generates the task suite (runs/zoo/data: 20,000 train, 1,000 dev, 1,000 test
-#      problems per family, seed 1);
+#   2. generates the task suite (runs/zoo/data: 20,000 train, 1,000 dev, 1,000 test and
+#      1,000 test-wording problems per family, seed 1);
 #   3. learns the two tokenizers on the training split (rlae tokenizer train):
-#      experiments/tokenizers/bytelevel-512 and experiments/tokenizers/metaspace-640;
+#      experiments/tokenizers/bytelevel-1024 and experiments/tokenizers/metaspace-1280;
 #   4. pretrains the three members from the recipes in experiments/members/recipes/
-#      (rlae pretrain --config), in two lanes of one LibTorch thread each: addsub for 40
-#      minutes on one core; muldiv, then chain, for 19 minutes each on the other; logs in
-#      runs/zoo/logs/;
+#      (rlae pretrain --config), in two lanes of one LibTorch thread each: addsub (4,000
+#      steps) on one core; muldiv (2,000 steps), then chain (2,200 steps) on the other;
+#      the step counts are fixed, so a rerun gives the same members; logs in runs/zoo/logs/;
 #   5. drops the checkpoints, so that only the Hugging Face directories remain.
 # Then `experiments/members/evaluate.py` measures them (see README.md).
 #
 #   experiments/members/train.sh                 # everything
-#   RLAE_ZOO_MINUTES=5 experiments/members/train.sh   # a shorter budget per member
+#   RLAE_ZOO_MINUTES=5 experiments/members/train.sh   # a smoke run: each member stops after 5 minutes
 #   experiments/members/train.sh addsub          # only some members
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,10 +29,10 @@ minutes=()
 
 mkdir -p runs/zoo/logs
 "$rlae" data make --out runs/zoo/data --seed 1
-"$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style bytelevel --vocab-size 512 \
-  --out experiments/tokenizers/bytelevel-512
-"$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style metaspace --vocab-size 640 \
-  --out experiments/tokenizers/metaspace-640
+"$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style bytelevel --vocab-size 1024 \
+  --out experiments/tokenizers/bytelevel-1024
+"$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style metaspace --vocab-size 1280 \
+  --out experiments/tokenizers/metaspace-1280
 
 # Two lanes, one per core, one LibTorch thread each: addsub (the slowest skill to learn)
 # has a core to itself; muldiv and then chain share the other.

@@ -95,8 +95,8 @@ TEST(VocabAlignment, SentencePieceFirst) { check_alignment({"llama2", "gpt2", "l
 // The zoo's own pair (rlae tokenizer train, experiments/members/train.sh): the
 // byte-level tokenizer of addsub and chain, the Metaspace one of muldiv, both orders.
 TEST(VocabAlignment, ZooTokenizers) {
-  check_alignment({"experiments/tokenizers/bytelevel-512", "experiments/tokenizers/metaspace-640"});
-  check_alignment({"experiments/tokenizers/metaspace-640", "experiments/tokenizers/bytelevel-512"});
+  check_alignment({"experiments/tokenizers/bytelevel-1024", "experiments/tokenizers/metaspace-1280"});
+  check_alignment({"experiments/tokenizers/metaspace-1280", "experiments/tokenizers/bytelevel-1024"});
 }
 
 }  // namespace
