@@ -165,7 +165,15 @@ const Pool kHave = {
     "At first, {N} had {x} {many}.", "{N} collected {x} {many} last week.",
     "In {pos} {box}, {N} has {x} {many}.", "{N} counted {x} {many} on the shelf.",
     "{N} was given {x} {many} for {pos} birthday.", "{N} brought {x} {many} to the {place}.",
-    "{N} has a collection of {x} {many}."};
+    "{N} has a collection of {x} {many}.",
+    "{N} owned {x} {many} to begin with.",
+    "Yesterday {N} had exactly {x} {many}.",
+    "{N}'s {box} holds {x} {many}.",
+    "{N} is looking after {x} {many}.",
+    "On Monday, {N} had {x} {many}.",
+    "{N} got {x} {many} from the {place}.",
+    "{N} puts {x} {many} on the table.",
+    "{N} saved up {x} {many}."};
 // {x} more for the same person.
 const Pool kGain = {
     "{N2} gives {obj} {x} more.", "Then {p} buys {x} more {many}.",
@@ -173,7 +181,15 @@ const Pool kGain = {
     "{P} picks up {x} more on the way home.", "{P} wins {x} {many} in a game.",
     "The next day {p} gets {x} more {many} from {N2}.", "{P} receives {x} extra {many} from a friend.",
     "{N2} adds {x} {many} to {pos} pile.", "After that, {p} makes {x} more.",
-    "{P} earns {x} more {many} by helping at the {place}.", "{P} is given {x} further {many} by {N2}."};
+    "{P} earns {x} more {many} by helping at the {place}.", "{P} is given {x} further {many} by {N2}.",
+    "{P} buys another {x} {many} at the {place}.",
+    "{N2} sends {obj} {x} more {many}.",
+    "Then {N2} gives {obj} {x} extra.",
+    "Next, {p} collects {x} more {many}.",
+    "{P} gets {x} more as a gift.",
+    "On Tuesday {p} adds {x} more {many}.",
+    "{P} picks {x} more {many} from the {place}.",
+    "A friend brings {obj} {x} more {many}."};
 // {x} fewer.
 const Pool kLose = {
     "{P} gives {x} of them to {N2}.", "{P} sells {x} {many} at the {place}.",
@@ -181,7 +197,15 @@ const Pool kLose = {
     "{N2} takes {x} of them.", "{P} uses {x} {many} for a project.", "{x} of the {many} break.",
     "{P} throws away {x} old {many}.", "{P} trades away {x} {many}.",
     "{P} leaves {x} {many} at the {place}.", "{N2} borrows {x} {many} and keeps them.",
-    "Sadly, {x} of the {many} go missing."};
+    "Sadly, {x} of the {many} go missing.",
+    "{P} gives away {x} {many}.",
+    "Then {p} hands {x} of them to {N2}.",
+    "{P} sells {x} of the {many}.",
+    "{x} {many} get lost on the way.",
+    "{P} spends {x} {many} at the {place}.",
+    "{N2} eats {x} of them.",
+    "{P} removes {x} {many}.",
+    "Later, {p} drops {x} {many} and they break."};
 // {x} groups of {y}.
 const Pool kGroups = {
     "{N} has {x} {boxes} with {y} {many} in each.", "There are {x} {boxes}, and each {box} holds {y} {many}.",
@@ -189,7 +213,15 @@ const Pool kGroups = {
     "Each of {x} {boxes} contains {y} {many}.", "{N} lines up {x} rows of {y} {many}.",
     "{x} friends each bring {y} {many} to the {place}.", "{N} stacks {y} {many} into each of {x} {boxes}.",
     "For {x} days, {N} makes {y} {many} a day.", "A {box} holds {y} {many}, and {N} has {x} such {boxes}.",
-    "{N} packs {x} {boxes} with {y} {many} apiece.", "There are {y} {many} on each of {x} {boxes}."};
+    "{N} packs {x} {boxes} with {y} {many} apiece.", "There are {y} {many} on each of {x} {boxes}.",
+    "{N} buys {x} packs with {y} {many} in each pack.",
+    "{N} has {x} {boxes}; each one holds {y} {many}.",
+    "There are {x} {boxes} with {y} {many} inside each one.",
+    "Every one of the {x} {boxes} has {y} {many}.",
+    "{N} sets out {x} {boxes} and puts {y} {many} in each.",
+    "{x} {boxes} each carry {y} {many}.",
+    "{N} collects {y} {many} every day for {x} days.",
+    "{N} arranges {x} rows with {y} {many} in each row."};
 // {x} items shared into {y} equal parts.
 const Pool kShare = {
     "{N} shares {x} {many} equally among {y} friends.",
@@ -197,7 +229,15 @@ const Pool kShare = {
     "{N} splits {x} {many} evenly into {y} groups.", "{N} divides {x} {many} equally between {y} {boxes}.",
     "{y} children share {x} {many} fairly.", "At the {place}, {x} {many} are put into {y} equal piles.",
     "{N} hands out {x} {many} so that {y} people get the same number.",
-    "{x} {many} are spread evenly over {y} {boxes}."};
+    "{x} {many} are spread evenly over {y} {boxes}.",
+    "{N} gives {x} {many} to {y} friends, the same number to each.",
+    "{x} {many} are split equally into {y} {boxes}.",
+    "{N} divides {x} {many} into {y} equal groups.",
+    "{y} friends share {x} {many} equally.",
+    "{x} {many} are shared evenly among {y} children.",
+    "{N} packs {x} {many} equally into {y} {boxes}.",
+    "{N} puts {x} {many} into {y} {boxes}, the same number in each.",
+    "{y} people split {x} {many} evenly."};
 // Each group holds {x} of one kind and {y} of another.
 const Pool kPerGroup = {
     "Each {box} holds {x} red {many} and {y} blue {many}.",
@@ -207,58 +247,138 @@ const Pool kPerGroup = {
     "Each {box} gets {x} {many} plus {y} spare {many}.",
     "Every {box} contains {x} {many}, and {N} adds {y} more to each.",
     "{N} places {x} {many} and then {y} more in every {box}.",
-    "Each {box} shows {x} green {many} next to {y} yellow {many}."};
+    "Each {box} shows {x} green {many} next to {y} yellow {many}.",
+    "Each {box} has {x} {many} on top and {y} {many} below.",
+    "{N} packs {x} big {many} and {y} little {many} in each {box}.",
+    "Every {box} gets {x} {many} from {N} and {y} {many} from {N2}.",
+    "In every {box}, {N} puts {x} {many} and then {y} more.",
+    "A {box} holds {x} white {many} and {y} black {many}.",
+    "Each {box} is filled with {x} {many} and {y} extra {many}.",
+    "{N} puts {x} {many} plus {y} {many} into each {box}.",
+    "Every {box} has {x} short {many} and {y} long {many}."};
 // {x} such groups.
 const Pool kCount = {
     "There are {x} such {boxes}.", "{N} fills {x} {boxes} this way.", "{N} buys {x} of these {boxes}.",
     "{N} gets {x} {boxes} of this kind.", "{N} has {x} {boxes} like that.",
     "{N} prepares {x} {boxes} the same way.", "Altogether {x} {boxes} are made.",
-    "{N2} brings {x} more {boxes} just like it, and there are no others."};
+    "{N2} brings {x} more {boxes} just like it, and there are no others.",
+    "{N} has {x} of these {boxes}.",
+    "There are {x} {boxes} like this in all.",
+    "{N} makes {x} such {boxes}.",
+    "{N} packs {x} {boxes} in the same way.",
+    "{x} {boxes} are filled like that.",
+    "{N} ends up with {x} {boxes} like this one.",
+    "The {place} has {x} {boxes} of this kind.",
+    "{N} stacks {x} of these {boxes}."};
 // The rest, after a loss, shared into {x} equal parts.
 const Pool kRestShare = {
     "{P} shares the rest equally among {x} friends.", "The remaining {many} are split evenly into {x} {boxes}.",
     "{P} divides what is left into {x} equal groups.", "The others are packed equally into {x} {boxes}.",
     "{P} gives the rest out evenly to {x} neighbours.", "What remains is shared fairly by {x} children.",
-    "{P} sorts the leftover {many} into {x} equal piles.", "The rest go equally into {x} bags."};
+    "{P} sorts the leftover {many} into {x} equal piles.", "The rest go equally into {x} bags.",
+    "{P} splits the rest equally among {x} friends.",
+    "The rest are shared evenly by {x} people.",
+    "{P} packs the remaining {many} equally into {x} {boxes}.",
+    "What is left is divided equally into {x} groups.",
+    "{P} divides the leftover {many} among {x} children.",
+    "The remaining {many} go equally to {x} friends.",
+    "{P} shares what is left evenly among {x} neighbours.",
+    "{P} puts the rest into {x} equal {boxes}."};
 // One of the equal parts gets {x} more.
 const Pool kOneGains = {
     "Then one of them gets {x} more {many}.", "{N2} adds {x} {many} to one share.",
     "One share receives {x} extra {many}.", "Later, {x} more {many} are added to the first share.",
     "After that, {x} {many} are put on top of one pile.", "One group finds {x} more {many}.",
-    "{x} more {many} go into one of them.", "The last share gets another {x} {many}."};
+    "{x} more {many} go into one of them.", "The last share gets another {x} {many}.",
+    "Then {N2} gives one of them {x} more {many}.",
+    "One friend gets {x} extra {many}.",
+    "{x} more {many} are added to one group.",
+    "{N} adds {x} {many} to one of the groups.",
+    "One of the {boxes} gets {x} more {many}.",
+    "Later one share gets {x} more.",
+    "{N2} puts {x} more {many} into one share.",
+    "One pile is given {x} extra {many}."};
 
 // Questions.
 const Pool kAskTotalOwned = {
     "How many {many} does {N} have now?", "How many {many} does {p} have in total?",
     "What is the total number of {many} {N} has?", "How many {many} does {N} end up with?",
     "How many {many} are there altogether?", "Find the number of {many} {N} has now.",
-    "How many {many} does {N} have after that?", "Altogether, how many {many} does {p} own?"};
+    "How many {many} does {N} have after that?", "Altogether, how many {many} does {p} own?",
+    "How many {many} does {N} have altogether?",
+    "How many {many} does {p} have now?",
+    "What is {N}'s total number of {many} now?",
+    "How many {many} does {N} own now?",
+    "How many {many} does {N} have in all?",
+    "How many {many} has {N} got now?",
+    "Now how many {many} does {N} have?",
+    "In all, how many {many} does {N} have?"};
 const Pool kAskLeft = {
     "How many {many} does {N} have left?", "How many {many} are left?",
     "How many {many} does {p} still have?", "How many {many} remain with {N}?",
     "What number of {many} does {N} have now?", "How many {many} does {N} keep?",
-    "How many {many} are still there?", "Now how many {many} are left for {N}?"};
+    "How many {many} are still there?", "Now how many {many} are left for {N}?",
+    "How many {many} does {N} have now?",
+    "How many {many} remain?",
+    "How many {many} are left over?",
+    "How many {many} does {p} have left now?",
+    "How many {many} are left with {N}?",
+    "How many {many} does {N} still own?",
+    "How many {many} remain now?",
+    "What is the number of {many} left?"};
 const Pool kAskAll = {
     "How many {many} are there in all?", "How many {many} does {N} have?",
     "How many {many} is that altogether?", "What is the total number of {many}?",
     "How many {many} are there in total?", "Count all the {many}: how many are there?",
-    "How many {many} are in the {boxes} together?", "In total, how many {many} are there?"};
+    "How many {many} are in the {boxes} together?", "In total, how many {many} are there?",
+    "How many {many} are there altogether?",
+    "How many {many} does {p} have in all?",
+    "How many {many} are there?",
+    "What is the total of {many}?",
+    "How many {many} are there in all the {boxes}?",
+    "How many {many} in total?",
+    "How many {many} does {N} have in total?",
+    "How many {many} are there now?"};
 const Pool kAskEach = {
     "How many {many} does each get?", "How many {many} are in each part?",
     "How many {many} is that for each?", "How many {many} are in each share?",
     "How many {many} go to each one?", "What is the size of each share?",
-    "How many {many} does each part hold?", "How many {many} end up in each?"};
+    "How many {many} does each part hold?", "How many {many} end up in each?",
+    "How many {many} does each one get?",
+    "How many {many} are in each group?",
+    "How many {many} does each friend get?",
+    "How many {many} go in each one?",
+    "How many {many} does each person get?",
+    "How many {many} are in each?",
+    "How many {many} does each group get?",
+    "How many {many} is each share?"};
 const Pool kAskThatOne = {
     "How many {many} does that share have now?", "How many {many} are in that one now?",
     "How many {many} does it hold in the end?", "What is the new size of that share?",
     "How many {many} are in it now?", "How many {many} does that group have?",
-    "How many {many} are there in that share now?", "Now how many {many} are in that pile?"};
+    "How many {many} are there in that share now?", "Now how many {many} are in that pile?",
+    "How many {many} does that one have now?",
+    "How many {many} are in that group now?",
+    "How many {many} does it have now?",
+    "How many {many} does that share hold?",
+    "How many {many} are in that share?",
+    "How many {many} does that friend have now?",
+    "How many {many} does it have in all?",
+    "How many {many} is that now?"};
 // Sentences that do not matter, before the question (some with numbers that do not matter).
 const Pool kAside = {
     "{N} is {k} years old.", "The {place} is {k} minutes away.", "It is a sunny day.",
     "{N2} has a red {one2}.", "{N} likes the {place}.", "{N2} lives {k} blocks from {N}.",
     "The weather is cold.", "{N} also owns a {one2}.", "{N2} is watching.",
-    "The {place} closes at {k} o'clock.", "{N} hums a song.", "Nobody else is there."};
+    "The {place} closes at {k} o'clock.", "{N} hums a song.", "Nobody else is there.",
+    "{N2} is {k} years old.",
+    "The {place} is busy today.",
+    "{N} has a blue {one2}.",
+    "It rains a little.",
+    "{N} walks {k} steps to the {place}.",
+    "{N2} likes the colour blue.",
+    "The clock shows {k} minutes past noon.",
+    "{N} smiles."};
 
 const std::unordered_set<std::string>& template_words() {
   static const std::unordered_set<std::string> out = [] {

@@ -2,8 +2,8 @@
 //
 // Families: single operations (add, sub, mul, div) and two-step problems that
 // chain different operations (add_mul, mul_sub, sub_div, div_add). A problem is
-// composed sentence by sentence from pools of interchangeable phrasings (12 ways to
-// state a starting amount, 12 gains, 12 losses, 12 groupings, 8 questions per kind,
+// composed sentence by sentence from pools of interchangeable phrasings (20 ways to
+// state a starting amount, 20 gains, 20 losses, 20 groupings, 16 questions per kind,
 // ...), with 1,355 first names and their pronouns, 1,359 objects and 97 containers
 // (common/task_words.inc, from WordNet and the US Census name lists), 40 places,
 // small numbers sometimes written as words, and in three problems of ten a sentence
