@@ -1258,10 +1258,15 @@ void parse_model(const Loader& L, const json& v, Bpe& m) {
   if (!vocab.is_object())
     L.fail("model.vocab", std::string("expected an object of token -> id, found ") +
                               vocab.type_name());
+  m.vocab.reserve(vocab.size());
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const int32_t id = static_cast<int32_t>(
-        L.integer(it.value(), 0, kMaxTokenId, "model.vocab[\"" + it.key() + "\"]"));
-    m.vocab[it.key()] = id;
+    const json& val = it.value();
+    int64_t id;
+    if (val.is_number_unsigned() && val.get<uint64_t>() <= uint64_t(kMaxTokenId))
+      id = static_cast<int64_t>(val.get<uint64_t>());  // the common case: no message built
+    else
+      id = L.integer(val, 0, kMaxTokenId, "model.vocab[\"" + it.key() + "\"]");
+    m.vocab[it.key()] = static_cast<int32_t>(id);
   }
   m.vocab_entries = m.vocab.size();
   if (const json* u = L.opt(v, "unk_token")) {
@@ -1285,36 +1290,38 @@ void parse_model(const Loader& L, const json& v, Bpe& m) {
   if (!merges) return;
   L.array(*merges, "model.merges");
   const std::size_t prefix_len = m.prefix ? m.prefix->size() : 0;
+  m.merges.reserve(merges->size());
   uint32_t rank = 0;
+  std::string a, b, merged;
   for (std::size_t i = 0; i < merges->size(); ++i) {
-    const std::string w = "model.merges[" + std::to_string(i) + "]";
+    auto where = [&] { return "model.merges[" + std::to_string(i) + "]"; };
     const json& e = (*merges)[i];
-    std::string a, b;
     if (e.is_string()) {
-      const std::string line = e.get<std::string>();
+      const std::string& line = e.get_ref<const std::string&>();
       if (line.rfind("#version", 0) == 0) continue;
       const std::size_t sp = line.find(' ');
       if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
-        L.fail(w, "merge \"" + line + "\" is not two tokens separated by one space");
-      a = line.substr(0, sp);
-      b = line.substr(sp + 1);
+        L.fail(where(), "merge \"" + line + "\" is not two tokens separated by one space");
+      a.assign(line, 0, sp);
+      b.assign(line, sp + 1);
     } else if (e.is_array()) {
       if (e.size() != 2 || !e[0].is_string() || !e[1].is_string())
-        L.fail(w, "expected a pair of token strings");
-      a = e[0].get<std::string>();
-      b = e[1].get<std::string>();
+        L.fail(where(), "expected a pair of token strings");
+      a = e[0].get_ref<const std::string&>();
+      b = e[1].get_ref<const std::string&>();
     } else {
+      const std::string w = where();
       L.fail(w, std::string("expected \"a b\" or [\"a\", \"b\"], found ") + e.type_name());
     }
     auto ia = m.vocab.find(a), ib = m.vocab.find(b);
-    if (ia == m.vocab.end()) L.fail(w, "merge token \"" + a + "\" is not in the vocabulary");
-    if (ib == m.vocab.end()) L.fail(w, "merge token \"" + b + "\" is not in the vocabulary");
+    if (ia == m.vocab.end()) L.fail(where(), "merge token \"" + a + "\" is not in the vocabulary");
+    if (ib == m.vocab.end()) L.fail(where(), "merge token \"" + b + "\" is not in the vocabulary");
     if (b.size() < prefix_len)
-      L.fail(w, "merge token \"" + b + "\" is shorter than the continuing_subword_prefix");
-    const std::string merged = a + b.substr(prefix_len);
+      L.fail(where(), "merge token \"" + b + "\" is shorter than the continuing_subword_prefix");
+    merged.assign(a).append(b, prefix_len, std::string::npos);
     auto im = m.vocab.find(merged);
     if (im == m.vocab.end())
-      L.fail(w, "merged token \"" + merged + "\" is not in the vocabulary");
+      L.fail(where(), "merged token \"" + merged + "\" is not in the vocabulary");
     m.merges[Bpe::key(ia->second, ib->second)] = {rank++, im->second};
   }
 }
@@ -1413,15 +1420,10 @@ std::shared_ptr<Tokenizer::Impl> load(std::string_view text, const std::string& 
   impl->tokens.assign(static_cast<std::size_t>(max_id + 1), std::string());
   std::vector<bool> seen(impl->tokens.size(), false);
   // Lexicographically smallest token wins where two share an id (deterministic).
-  std::vector<std::pair<const std::string*, int32_t>> order;
-  order.reserve(impl->model.vocab.size());
-  for (const auto& kv : impl->model.vocab) order.emplace_back(&kv.first, kv.second);
-  std::sort(order.begin(), order.end(),
-            [](const auto& x, const auto& y) { return *x.first < *y.first; });
-  for (const auto& [tok, id] : order) {
-    if (seen[id]) continue;
+  for (const auto& [tok, id] : impl->model.vocab) {
+    if (seen[id] && impl->tokens[id] <= tok) continue;
     seen[id] = true;
-    impl->tokens[id] = *tok;
+    impl->tokens[id] = tok;
   }
   for (const auto& [id, index] : impl->added_by_id) {
     impl->tokens[id] = impl->added[index].content;
@@ -1454,12 +1456,15 @@ std::shared_ptr<Tokenizer::Impl> load(std::string_view text, const std::string& 
 // Public API
 // ---------------------------------------------------------------------------
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   RLAE_CHECK(in.good(), "tokenizer.json ", path, ": cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  RLAE_CHECK(!in.bad(), "tokenizer.json ", path, ": read error");
-  return Tokenizer(load(ss.str(), path));
+  const std::streamoff size = in.tellg();
+  RLAE_CHECK(size >= 0, "tokenizer.json ", path, ": cannot read the file size");
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  in.read(text.data(), size);
+  RLAE_CHECK(!in.bad() && in.gcount() == size, "tokenizer.json ", path, ": read error");
+  return Tokenizer(load(text, path));
 }
 
 Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& name) {
