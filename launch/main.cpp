@@ -75,8 +75,9 @@ int run(int argc, const char* const* argv) {
 // rlae re-executes itself once with PASSIVE unless the user chose a policy.
 // It does so only once a command's options have parsed (the hook below runs
 // inside parse_command_options): `--help`, `--version` and argument errors print
-// from the first process, without a second start (each start costs ~0.3 s, the
-// static initialisers of LibTorch; see README).
+// from the first process, without a second start. Each start costs what loading
+// LibTorch and the CUDA libraries of the wheel costs (0.35-0.55 s on 2 cores: an
+// empty main() linked against them takes as long; rlae's own code adds ~0).
 char** g_argv = nullptr;
 
 void ensure_passive_openmp() {
