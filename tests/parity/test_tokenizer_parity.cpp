@@ -26,7 +26,7 @@ using json = nlohmann::json;
 // The tokenizers the fixture script trains; keep in sync with build_all() there.
 const char* const kTokenizers[] = {"gpt2",    "gpt2_prefix_legacy_merges", "llama3",
                                    "qwen2",   "llama2",  "mistral",  "metaspace_split",
-                                   "charlevel", "subword_affixes", "split_mix"};
+                                   "charlevel", "subword_affixes", "split_mix", "regex_mix"};
 constexpr int kMinStrings = 1000;
 constexpr int kMaxReported = 12;
 
