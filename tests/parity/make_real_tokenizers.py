@@ -341,6 +341,10 @@ def main():
     from tokenizers import Tokenizer
 
     cache = os.path.join(out, "cache", script_hash())
+    if os.path.isdir(os.path.dirname(cache)):  # conversions of an older script
+        for old in os.listdir(os.path.dirname(cache)):
+            if old != os.path.basename(cache):
+                shutil.rmtree(os.path.join(os.path.dirname(cache), old), ignore_errors=True)
     manifest = {"tokenizers_version": tokenizers.__version__, "tokenizers": []}
     for name in NAMES:
         cached = os.path.join(cache, name + ".json")
@@ -353,7 +357,13 @@ def main():
             log(f"converted {name} in {time.time() - t:.1f} s")
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
-        shutil.copy(cached, os.path.join(d, "tokenizer.json"))
+        target = os.path.join(d, "tokenizer.json")
+        if os.path.exists(target):
+            os.remove(target)
+        try:
+            os.link(cached, target)  # the cache's file, not a second copy of ~100 MB in all
+        except OSError:
+            shutil.copy(cached, target)
         tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
         specials = [t.content for t in tok.get_added_tokens_decoder().values() if t.special]
         strings = corpus(specials, 3000, 20260 + len(name))
