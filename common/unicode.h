@@ -42,7 +42,8 @@ bool is_letter(char32_t c);      // \p{L}: Lu Ll Lt Lm Lo
 bool is_number(char32_t c);      // \p{N}: Nd Nl No (Rust char::is_numeric)
 bool is_whitespace(char32_t c);  // White_Space (Oniguruma and Rust \s, char::is_whitespace)
 bool is_word(char32_t c);        // Rust regex \w (see gen_unicode_tables.py)
-bool is_word_onig(char32_t c);   // Oniguruma \w: as is_word, without Join_Control (ZWNJ, ZWJ)
+bool is_word_onig(char32_t c);   // Oniguruma \w: as is_word, without Join_Control (ZWNJ, ZWJ),
+                                 // with U+00B2, B3, B9, BC-BE (its Latin-1 table)
 
 // Decodes the character starting at s[i] and advances i past it. Invalid or
 // truncated sequences consume one byte and return kInvalidByteBase + byte.
