@@ -61,6 +61,12 @@ std::string any_to_string(const boost::any& v) {
 
 }  // namespace
 
+namespace {
+void (*g_options_parsed_hook)() = nullptr;
+}  // namespace
+
+void set_options_parsed_hook(void (*hook)()) { g_options_parsed_hook = hook; }
+
 std::optional<po::variables_map> parse_command_options(
     const CommandSpec& spec, const po::options_description& desc, int argc,
     const char* const* argv, std::ostream& help_out, const char* positional) {
@@ -107,6 +113,7 @@ std::optional<po::variables_map> parse_command_options(
     RLAE_USAGE_CHECK(false, where, e.what(), config_path.empty() ? "" : " (config " + config_path + ")",
                      "; see 'rlae ", spec.name, " --help'");
   }
+  if (g_options_parsed_hook != nullptr) g_options_parsed_hook();
   return vm;
 }
 

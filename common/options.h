@@ -29,6 +29,12 @@ struct CommandSpec {
 // and `--config FILE` are added. Returns std::nullopt when --help was given (the
 // help text has been written to `help_out`). Positional arguments are accepted
 // only when `positional` names an option of `desc`.
+// Called by parse_command_options once the command line parsed without error and
+// without --help, before the command does any work (the entry point uses it to
+// re-execute with OMP_WAIT_POLICY=PASSIVE only when there is work to do; help
+// texts and argument errors print from the first process). Null: none.
+void set_options_parsed_hook(void (*hook)());
+
 std::optional<po::variables_map> parse_command_options(
     const CommandSpec& spec, const po::options_description& desc, int argc,
     const char* const* argv, std::ostream& help_out,

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/regex.h"
 #include "common/unicode.h"
 
 namespace rlae {
@@ -33,15 +34,14 @@ constexpr int kMaxNesting = 16;
 
 const char* const kMetaspaceChar = "\xE2\x96\x81";  // U+2581 "▁"
 
-// The split patterns found in real tokenizer.json files, matched by hand (no
-// regex engine offers \p{L} with the exact Oniguruma backtracking semantics).
-const char* const kGpt2Pattern =
+// The pattern of the ByteLevel pre-tokenizer (use_regex), as tokenizers compiles it.
+const char* const kByteLevelPattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-const char* const kLlama3Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-const char* const kQwen2Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-const char* const kWordsPattern = R"(\w+|[^\w\s]+)";
+
+const Regex& byte_level_regex() {
+  static const Regex re = Regex::compile(kByteLevelPattern);  // the GPT-2 fast path
+  return re;
+}
 
 // ---------------------------------------------------------------------------
 // Byte-level alphabet (GPT-2): every byte has a printable stand-in character.
@@ -203,132 +203,40 @@ std::vector<Span> literal_spans(std::string_view s, std::string_view pattern) {
   return spans_from_matches(m, s.size());
 }
 
-// ---------------------------------------------------------------------------
-// The known split regexes, matched by hand with the regex's backtracking
-// semantics. match_* returns the end (character index) of the match starting
-// at i, or i when the pattern does not match there.
-// ---------------------------------------------------------------------------
-// Words: \w+|[^\w\s]+ with Rust regex's \w (the Whitespace pre-tokenizer);
-// WordsOnig: the same pattern in a Split, run by Oniguruma (no Join_Control in \w).
-enum class SplitRegex { Gpt2, Llama3, Qwen2, Words, WordsOnig };
-
 inline bool is_space(char32_t c) { return unicode::is_whitespace(c); }
-inline bool is_l(char32_t c) { return unicode::is_letter(c); }
-inline bool is_n(char32_t c) { return unicode::is_number(c); }
-// [^\s\p{L}\p{N}]
-inline bool is_other(char32_t c) { return !is_space(c) && !is_l(c) && !is_n(c); }
-inline bool is_crlf(char32_t c) { return c == '\r' || c == '\n'; }
 
-// Case folding for the (?i:...) contractions: ASCII, and U+017F LONG S folds to s.
-inline char32_t fold(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c == 0x17F) return 's';
-  return c;
-}
-
-// 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive.
-std::size_t match_contraction(const std::vector<char32_t>& cp, std::size_t i, bool icase) {
-  const std::size_t n = cp.size();
-  if (cp[i] != '\'' || i + 1 >= n) return i;
-  auto f = [&](char32_t c) { return icase ? fold(c) : c; };
-  const char32_t c1 = f(cp[i + 1]);
-  if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return i + 2;
-  if (i + 2 < n) {
-    const char32_t c2 = f(cp[i + 2]);
-    if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
-      return i + 3;
-  }
-  return i;
-}
-
-template <typename Pred>
-std::size_t skip_while(const std::vector<char32_t>& cp, std::size_t i, Pred pred) {
-  while (i < cp.size() && pred(cp[i])) ++i;
-  return i;
-}
-
-// \s+(?!\S)|\s+
-std::size_t match_trailing_space(const std::vector<char32_t>& cp, std::size_t i) {
-  if (!is_space(cp[i])) return i;
-  const std::size_t k = skip_while(cp, i, is_space);
-  if (k == cp.size() || k - i == 1) return k;
-  return k - 1;  // leave the last space to the following word
-}
-
-// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-std::size_t match_gpt2(const std::vector<char32_t>& cp, std::size_t i) {
-  std::size_t e = match_contraction(cp, i, false);
-  if (e != i) return e;
-  const bool space = cp[i] == ' ' && i + 1 < cp.size();
-  for (auto pred : {is_l, is_n, is_other}) {
-    if (space && pred(cp[i + 1])) return skip_while(cp, i + 1, pred);
-    if (pred(cp[i])) return skip_while(cp, i, pred);
-  }
-  return match_trailing_space(cp, i);
-}
-
-// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,D}|
-//  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-std::size_t match_llama3(const std::vector<char32_t>& cp, std::size_t i, std::size_t max_digits) {
-  const std::size_t n = cp.size();
-  std::size_t e = match_contraction(cp, i, true);
-  if (e != i) return e;
-  const char32_t c = cp[i];
-  // [^\r\n\p{L}\p{N}]?\p{L}+
-  if (!is_crlf(c) && !is_l(c) && !is_n(c) && i + 1 < n && is_l(cp[i + 1]))
-    return skip_while(cp, i + 1, is_l);
-  if (is_l(c)) return skip_while(cp, i, is_l);
-  // \p{N}{1,D}
-  if (is_n(c)) {
-    e = i;
-    while (e < n && e - i < max_digits && is_n(cp[e])) ++e;
-    return e;
-  }
-  //  ?[^\s\p{L}\p{N}]+[\r\n]*
-  std::size_t start = n;
-  if (c == ' ' && i + 1 < n && is_other(cp[i + 1]))
-    start = i + 1;
-  else if (is_other(c))
-    start = i;
-  if (start != n) return skip_while(cp, skip_while(cp, start, is_other), is_crlf);
-  // \s*[\r\n]+ : up to the last line break of the whitespace run
-  if (is_space(c)) {
-    const std::size_t k = skip_while(cp, i, is_space);
-    for (std::size_t j = k; j > i; --j)
-      if (is_crlf(cp[j - 1])) return j;
-  }
-  return match_trailing_space(cp, i);
-}
-
-// \w+|[^\w\s]+
-template <bool (*IsWord)(char32_t)>
-std::size_t match_words(const std::vector<char32_t>& cp, std::size_t i) {
-  if (IsWord(cp[i])) return skip_while(cp, i, IsWord);
-  auto punct = [](char32_t c) { return !IsWord(c) && !is_space(c); };
-  if (punct(cp[i])) return skip_while(cp, i, punct);
-  return i;
-}
-
-std::vector<Span> regex_spans(std::string_view s, SplitRegex re) {
-  const Chars chars(s);
+std::vector<Span> regex_spans(std::string_view s, const Regex& re) {
+  std::vector<RegexMatch> found;
+  re.find_all(s, found);
   std::vector<std::pair<std::size_t, std::size_t>> m;
-  for (std::size_t i = 0; i < chars.size();) {
-    std::size_t e = i;
-    switch (re) {
-      case SplitRegex::Gpt2: e = match_gpt2(chars.cp, i); break;
-      case SplitRegex::Llama3: e = match_llama3(chars.cp, i, 3); break;
-      case SplitRegex::Qwen2: e = match_llama3(chars.cp, i, 1); break;
-      case SplitRegex::Words: e = match_words<unicode::is_word>(chars.cp, i); break;
-      case SplitRegex::WordsOnig: e = match_words<unicode::is_word_onig>(chars.cp, i); break;
-    }
-    if (e == i) {
-      ++i;
-      continue;
-    }
-    m.emplace_back(chars.offset[i], chars.offset[e]);
-    i = e;
-  }
+  m.reserve(found.size());
+  for (const RegexMatch& x : found) m.emplace_back(x.begin, x.end);
   return spans_from_matches(m, s.size());
+}
+
+std::vector<Span> whitespace_spans(std::string_view s) {
+  std::vector<RegexMatch> found;
+  find_whitespace_words(s, found);
+  std::vector<std::pair<std::size_t, std::size_t>> m;
+  m.reserve(found.size());
+  for (const RegexMatch& x : found) m.emplace_back(x.begin, x.end);
+  return spans_from_matches(m, s.size());
+}
+
+// NormalizedString::replace: every match (empty ones too) replaced by `with`.
+std::string regex_replace(std::string_view s, const Regex& re, std::string_view with) {
+  std::vector<RegexMatch> found;
+  re.find_all(s, found);
+  if (found.empty()) return std::string(s);
+  std::string out;
+  std::size_t last = 0;
+  for (const RegexMatch& x : found) {
+    out.append(s.substr(last, x.begin - last));
+    out.append(with);
+    last = x.end;
+  }
+  out.append(s.substr(last));
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -370,6 +278,7 @@ struct Normalizer {
   enum Kind { Prepend, Replace, Strip, Nfc } kind;
   std::string a, b;  // Prepend: a = text; Replace: a -> b
   bool left = false, right = false;
+  std::optional<Regex> regex;  // Replace: the matches of a regex (else the string a)
 
   void apply(std::string& s) const {
     switch (kind) {
@@ -377,7 +286,7 @@ struct Normalizer {
         if (!s.empty()) s.insert(0, a);
         break;
       case Replace:
-        s = replace_all(s, a, b);
+        s = regex ? regex_replace(s, *regex, b) : replace_all(s, a, b);
         break;
       case Strip: {
         const Chars chars(s);
@@ -402,11 +311,11 @@ struct Normalizer {
 enum class PrependScheme { Always, First, Never };
 
 struct PreTokenizer {
-  enum Kind { ByteLevel, Split, Metaspace, Digits, WhitespaceSplit } kind;
+  enum Kind { ByteLevel, Split, Whitespace, Metaspace, Digits, WhitespaceSplit } kind;
   // ByteLevel
   bool add_prefix_space = false, use_regex = true;
   // Split
-  std::optional<SplitRegex> regex;  // else the literal `pattern`
+  std::optional<Regex> regex;  // else the literal `pattern`
   std::string pattern;
   Behavior behavior = Behavior::Isolated;
   bool invert = false;
@@ -425,7 +334,7 @@ struct PreTokenizer {
           if (add_prefix_space && p.text[0] != ' ') p.text.insert(0, " ");
           std::vector<Piece> parts;
           if (use_regex)
-            parts = slice_piece(p, regex_spans(p.text, SplitRegex::Gpt2), Behavior::Isolated);
+            parts = slice_piece(p, regex_spans(p.text, byte_level_regex()), Behavior::Isolated);
           else
             parts.push_back(p);
           for (Piece& q : parts) q.text = bytes_to_byte_level(q.text);
@@ -439,6 +348,13 @@ struct PreTokenizer {
           if (invert)
             for (Span& s : spans) s.match = !s.match;
           return slice_piece(p, spans, behavior);
+        });
+        break;
+      case Whitespace:
+        split_pieces(pieces, [&](Piece& p) {
+          std::vector<Span> spans = whitespace_spans(p.text);
+          for (Span& s : spans) s.match = !s.match;
+          return slice_piece(p, spans, Behavior::Removed);
         });
         break;
       case Metaspace:
@@ -478,6 +394,7 @@ struct Decoder {
   char32_t ch = 0;   // Strip content, Metaspace replacement
   std::size_t start = 0, stop = 0;
   PrependScheme prepend = PrependScheme::Always;
+  std::optional<Regex> regex;  // Replace: the matches of a regex (else the string a)
 
   static std::optional<uint8_t> byte_token(const std::string& t) {
     if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>') return std::nullopt;
@@ -524,7 +441,7 @@ struct Decoder {
         }
         return tokens;
       case Replace:
-        for (std::string& t : tokens) t = replace_all(t, a, b);
+        for (std::string& t : tokens) t = regex ? regex_replace(t, *regex, b) : replace_all(t, a, b);
         return tokens;
       case ByteFallback: {
         std::vector<std::string> out;
@@ -586,7 +503,7 @@ struct Decoder {
         t = replace_all(t, a, " ");
         break;
       case Replace:
-        t = replace_all(t, a, b);
+        t = regex ? regex_replace(t, *regex, b) : replace_all(t, a, b);
         break;
       case ByteFallback:
         if (auto byte = byte_token(t)) t = std::string(1, static_cast<char>(*byte));
@@ -974,14 +891,16 @@ class Loader {
  public:
   explicit Loader(const std::string& file) : file_(file) {}
 
-  // One line: control characters from the file are escaped, and quoted content
-  // is cut short so that a huge string cannot flood the message.
+  // One line: control characters from the file are escaped. Messages put what is
+  // wrong first and the quoted content after it; only a huge one (a hostile file) is
+  // cut, and says by how much.
   [[noreturn]] void fail(const std::string& where, const std::string& what) const {
     std::string msg = where.empty() ? what : where + ": " + what;
-    if (msg.size() > 400) {
-      std::size_t cut = 400;
+    constexpr std::size_t kMaxMessage = 16384;
+    if (msg.size() > kMaxMessage) {
+      std::size_t cut = kMaxMessage;
       while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80) --cut;
-      msg = msg.substr(0, cut) + "...";
+      msg = msg.substr(0, cut) + "... (" + std::to_string(msg.size() - cut) + " more bytes)";
     }
     std::string clean;
     for (char c : msg) {
@@ -1051,18 +970,28 @@ class Loader {
       fail(where, "expected a single character, found \"" + s + "\"");
     return c;
   }
-  // {"String": "..."} (a {"Regex": ...} is accepted only for the known patterns
-  // by the callers that support it).
-  std::string string_pattern(const json& v, const std::string& where) const {
+  // A compiled regex; the failure names Oniguruma's complaint first, then the pattern.
+  Regex regex(const std::string& pattern, const std::string& where) const {
+    try {
+      return Regex::compile(pattern);
+    } catch (const Error& e) {
+      fail(where, e.what());
+    }
+  }
+  // {"String": "..."} or {"Regex": "..."}: the string, or the compiled regex.
+  std::string string_pattern(const json& v, const std::string& where,
+                             std::optional<Regex>& re) const {
     object(v, where);
     if (const json* s = opt(v, "String")) {
       std::string p = str(*s, where + ".String");
       if (p.empty()) fail(where, "empty pattern");
       return p;
     }
-    if (const json* r = opt(v, "Regex"))
-      fail(where, "unsupported regex pattern \"" + str(*r, where + ".Regex") +
-                      "\" (only string patterns are supported here)");
+    if (const json* r = opt(v, "Regex")) {
+      std::string p = str(*r, where + ".Regex");
+      re = regex(p, where + ".Regex");
+      return p;
+    }
     fail(where, "expected {\"String\": ...} or {\"Regex\": ...}");
   }
 
@@ -1117,20 +1046,26 @@ void parse_normalizer(const Loader& L, const json& v, const std::string& where, 
       parse_normalizer(L, list[i], where + ".normalizers[" + std::to_string(i) + "]", depth + 1,
                        out);
   } else if (type == "Prepend") {
-    Normalizer n{Normalizer::Prepend, L.str(L.req(v, "prepend", where), where + ".prepend"), ""};
+    Normalizer n{};
+    n.kind = Normalizer::Prepend;
+    n.a = L.str(L.req(v, "prepend", where), where + ".prepend");
     out.push_back(n);
   } else if (type == "Replace") {
-    Normalizer n{Normalizer::Replace,
-                 L.string_pattern(L.req(v, "pattern", where), where + ".pattern"),
-                 L.str(L.req(v, "content", where), where + ".content")};
+    Normalizer n{};
+    n.kind = Normalizer::Replace;
+    n.a = L.string_pattern(L.req(v, "pattern", where), where + ".pattern", n.regex);
+    n.b = L.str(L.req(v, "content", where), where + ".content");
     out.push_back(n);
   } else if (type == "Strip") {
-    Normalizer n{Normalizer::Strip, "", ""};
+    Normalizer n{};
+    n.kind = Normalizer::Strip;
     n.left = L.boolean(v, "strip_left", true, where);
     n.right = L.boolean(v, "strip_right", true, where);
     out.push_back(n);
   } else if (type == "NFC") {
-    out.push_back({Normalizer::Nfc, "", ""});
+    Normalizer n{};
+    n.kind = Normalizer::Nfc;
+    out.push_back(n);
   } else {
     L.fail(where, "unsupported normalizer type \"" + type +
                       "\" (supported: Sequence, Prepend, Replace, Strip, NFC)");
@@ -1156,19 +1091,7 @@ void parse_pre_tokenizer(const Loader& L, const json& v, const std::string& wher
     p.kind = PreTokenizer::Split;
     const json& pat = L.object(L.req(v, "pattern", where), where + ".pattern");
     if (const json* r = L.opt(pat, "Regex")) {
-      const std::string re = L.str(*r, where + ".pattern.Regex");
-      if (re == kGpt2Pattern)
-        p.regex = SplitRegex::Gpt2;
-      else if (re == kLlama3Pattern)
-        p.regex = SplitRegex::Llama3;
-      else if (re == kQwen2Pattern)
-        p.regex = SplitRegex::Qwen2;
-      else if (re == kWordsPattern)
-        p.regex = SplitRegex::WordsOnig;
-      else
-        L.fail(where + ".pattern",
-               "unsupported Split regex \"" + re +
-                   "\" (supported: the GPT-2, Llama 3 and Qwen2 patterns and \\w+|[^\\w\\s]+)");
+      p.regex = L.regex(L.str(*r, where + ".pattern.Regex"), where + ".pattern.Regex");
     } else if (const json* s = L.opt(pat, "String")) {
       p.pattern = L.str(*s, where + ".pattern.String");
     } else {
@@ -1188,10 +1111,7 @@ void parse_pre_tokenizer(const Loader& L, const json& v, const std::string& wher
   } else if (type == "WhitespaceSplit") {
     p.kind = PreTokenizer::WhitespaceSplit;
   } else if (type == "Whitespace") {
-    p.kind = PreTokenizer::Split;
-    p.regex = SplitRegex::Words;
-    p.behavior = Behavior::Removed;
-    p.invert = true;
+    p.kind = PreTokenizer::Whitespace;
   } else {
     L.fail(where, "unsupported pre-tokenizer type \"" + type +
                       "\" (supported: Sequence, ByteLevel, Split, Metaspace, Digits, "
@@ -1219,7 +1139,7 @@ void parse_decoder(const Loader& L, const json& v, const std::string& where, int
     d.prepend = parse_prepend_scheme(L, v, where);
   } else if (type == "Replace") {
     d.kind = Decoder::Replace;
-    d.a = L.string_pattern(L.req(v, "pattern", where), where + ".pattern");
+    d.a = L.string_pattern(L.req(v, "pattern", where), where + ".pattern", d.regex);
     d.b = L.str(L.req(v, "content", where), where + ".content");
   } else if (type == "ByteFallback") {
     d.kind = Decoder::ByteFallback;
@@ -1338,10 +1258,15 @@ void parse_model(const Loader& L, const json& v, Bpe& m) {
   if (!vocab.is_object())
     L.fail("model.vocab", std::string("expected an object of token -> id, found ") +
                               vocab.type_name());
+  m.vocab.reserve(vocab.size());
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const int32_t id = static_cast<int32_t>(
-        L.integer(it.value(), 0, kMaxTokenId, "model.vocab[\"" + it.key() + "\"]"));
-    m.vocab[it.key()] = id;
+    const json& val = it.value();
+    int64_t id;
+    if (val.is_number_unsigned() && val.get<uint64_t>() <= uint64_t(kMaxTokenId))
+      id = static_cast<int64_t>(val.get<uint64_t>());  // the common case: no message built
+    else
+      id = L.integer(val, 0, kMaxTokenId, "model.vocab[\"" + it.key() + "\"]");
+    m.vocab[it.key()] = static_cast<int32_t>(id);
   }
   m.vocab_entries = m.vocab.size();
   if (const json* u = L.opt(v, "unk_token")) {
@@ -1365,36 +1290,38 @@ void parse_model(const Loader& L, const json& v, Bpe& m) {
   if (!merges) return;
   L.array(*merges, "model.merges");
   const std::size_t prefix_len = m.prefix ? m.prefix->size() : 0;
+  m.merges.reserve(merges->size());
   uint32_t rank = 0;
+  std::string a, b, merged;
   for (std::size_t i = 0; i < merges->size(); ++i) {
-    const std::string w = "model.merges[" + std::to_string(i) + "]";
+    auto where = [&] { return "model.merges[" + std::to_string(i) + "]"; };
     const json& e = (*merges)[i];
-    std::string a, b;
     if (e.is_string()) {
-      const std::string line = e.get<std::string>();
+      const std::string& line = e.get_ref<const std::string&>();
       if (line.rfind("#version", 0) == 0) continue;
       const std::size_t sp = line.find(' ');
       if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
-        L.fail(w, "merge \"" + line + "\" is not two tokens separated by one space");
-      a = line.substr(0, sp);
-      b = line.substr(sp + 1);
+        L.fail(where(), "merge \"" + line + "\" is not two tokens separated by one space");
+      a.assign(line, 0, sp);
+      b.assign(line, sp + 1);
     } else if (e.is_array()) {
       if (e.size() != 2 || !e[0].is_string() || !e[1].is_string())
-        L.fail(w, "expected a pair of token strings");
-      a = e[0].get<std::string>();
-      b = e[1].get<std::string>();
+        L.fail(where(), "expected a pair of token strings");
+      a = e[0].get_ref<const std::string&>();
+      b = e[1].get_ref<const std::string&>();
     } else {
+      const std::string w = where();
       L.fail(w, std::string("expected \"a b\" or [\"a\", \"b\"], found ") + e.type_name());
     }
     auto ia = m.vocab.find(a), ib = m.vocab.find(b);
-    if (ia == m.vocab.end()) L.fail(w, "merge token \"" + a + "\" is not in the vocabulary");
-    if (ib == m.vocab.end()) L.fail(w, "merge token \"" + b + "\" is not in the vocabulary");
+    if (ia == m.vocab.end()) L.fail(where(), "merge token \"" + a + "\" is not in the vocabulary");
+    if (ib == m.vocab.end()) L.fail(where(), "merge token \"" + b + "\" is not in the vocabulary");
     if (b.size() < prefix_len)
-      L.fail(w, "merge token \"" + b + "\" is shorter than the continuing_subword_prefix");
-    const std::string merged = a + b.substr(prefix_len);
+      L.fail(where(), "merge token \"" + b + "\" is shorter than the continuing_subword_prefix");
+    merged.assign(a).append(b, prefix_len, std::string::npos);
     auto im = m.vocab.find(merged);
     if (im == m.vocab.end())
-      L.fail(w, "merged token \"" + merged + "\" is not in the vocabulary");
+      L.fail(where(), "merged token \"" + merged + "\" is not in the vocabulary");
     m.merges[Bpe::key(ia->second, ib->second)] = {rank++, im->second};
   }
 }
@@ -1493,15 +1420,10 @@ std::shared_ptr<Tokenizer::Impl> load(std::string_view text, const std::string& 
   impl->tokens.assign(static_cast<std::size_t>(max_id + 1), std::string());
   std::vector<bool> seen(impl->tokens.size(), false);
   // Lexicographically smallest token wins where two share an id (deterministic).
-  std::vector<std::pair<const std::string*, int32_t>> order;
-  order.reserve(impl->model.vocab.size());
-  for (const auto& kv : impl->model.vocab) order.emplace_back(&kv.first, kv.second);
-  std::sort(order.begin(), order.end(),
-            [](const auto& x, const auto& y) { return *x.first < *y.first; });
-  for (const auto& [tok, id] : order) {
-    if (seen[id]) continue;
+  for (const auto& [tok, id] : impl->model.vocab) {
+    if (seen[id] && impl->tokens[id] <= tok) continue;
     seen[id] = true;
-    impl->tokens[id] = *tok;
+    impl->tokens[id] = tok;
   }
   for (const auto& [id, index] : impl->added_by_id) {
     impl->tokens[id] = impl->added[index].content;
@@ -1534,12 +1456,15 @@ std::shared_ptr<Tokenizer::Impl> load(std::string_view text, const std::string& 
 // Public API
 // ---------------------------------------------------------------------------
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   RLAE_CHECK(in.good(), "tokenizer.json ", path, ": cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  RLAE_CHECK(!in.bad(), "tokenizer.json ", path, ": read error");
-  return Tokenizer(load(ss.str(), path));
+  const std::streamoff size = in.tellg();
+  RLAE_CHECK(size >= 0, "tokenizer.json ", path, ": cannot read the file size");
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  in.read(text.data(), size);
+  RLAE_CHECK(!in.bad() && in.gcount() == size, "tokenizer.json ", path, ": read error");
+  return Tokenizer(load(text, path));
 }
 
 Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& name) {

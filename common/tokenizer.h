@@ -1,20 +1,23 @@
 // Hugging Face `tokenizer.json` tokenizers (BPE models), bit-compatible with the
-// `tokenizers` library (0.20) on ids and decoded text.
+// `tokenizers` library (0.23) on ids and decoded text.
 //
 // Supported components (anything else is a clear rlae::Error at load time):
 //   model:          BPE (vocab, merges as "a b" strings or ["a", "b"] pairs, unk_token,
 //                   fuse_unk, byte_fallback, ignore_merges, continuing_subword_prefix,
 //                   end_of_word_suffix). A vocabulary without merges is a character-level
 //                   tokenizer.
-//   normalizer:     Sequence, Prepend, Replace (string pattern), Strip, NFC.
-//   pre_tokenizer:  Sequence, ByteLevel (GPT-2 regex), Split (the GPT-2, Llama 3 and
-//                   Qwen2 regexes, or a literal string), Metaspace, Digits, Whitespace,
-//                   WhitespaceSplit.
-//   decoder:        ByteLevel, Metaspace, Sequence, Replace (string), ByteFallback, Fuse,
-//                   Strip, BPEDecoder.
+//   normalizer:     Sequence, Prepend, Replace (string or regex pattern), Strip, NFC.
+//   pre_tokenizer:  Sequence, ByteLevel, Split (any Oniguruma regex, or a literal
+//                   string), Metaspace, Digits, Whitespace, WhitespaceSplit.
+//   decoder:        ByteLevel, Metaspace, Sequence, Replace (string or regex), ByteFallback,
+//                   Fuse, Strip, BPEDecoder.
 //   post_processor: TemplateProcessing (single), ByteLevel, Sequence, BertProcessing,
 //                   RobertaProcessing (the ids of the single-sequence template).
 //   added_tokens:   special, single_word, lstrip, rstrip, normalized.
+//
+// Regexes run on Oniguruma as in `tokenizers` (common/regex.h), with hand-written fast
+// paths for the GPT-2, Llama 3 and Qwen2 patterns; Unicode classes are Unicode 16.0,
+// as in the Oniguruma that tokenizers 0.23 bundles.
 //
 // Text is a UTF-8 byte string. Invalid UTF-8 is accepted: each invalid byte is a
 // character of its own that is no letter, digit or space (ByteLevel and byte
@@ -24,12 +27,11 @@
 // several threads at once.
 //
 // Known gaps: other models (Unigram, WordPiece, WordLevel), other normalizers
-// (Lowercase, NFD, NFKC, ...), regexes other than the known split patterns, pair
-// templates, truncation and padding. Unicode classes come from Unicode 14 tables
-// (gen_unicode_tables.py), so characters assigned later may classify differently
-// from the Oniguruma build inside `tokenizers`. With prepend_scheme "first", a
-// piece counts as first when it starts the text after normalization; a Prepend
-// normalizer followed by a splitting pre-tokenizer and Metaspace(first) could
+// (Lowercase, NFD, NFKC, Precompiled, ...), pair templates, truncation and padding.
+// HF's NFC uses Unicode 9.0 tables (unicode-normalization-alignments 0.1.12), ours
+// 16.0: characters assigned after 9.0 that compose may differ. With prepend_scheme
+// "first", a piece counts as first when it starts the text after normalization; a
+// Prepend normalizer followed by a splitting pre-tokenizer and Metaspace(first) could
 // differ from Hugging Face (no known tokenizer does that).
 #pragma once
 

@@ -21,6 +21,10 @@ struct Decomposition {
 struct Composition {
   uint32_t first, second, composite;
 };
+struct CategoryRun {
+  uint32_t first, last;
+  uint8_t category;
+};
 
 #include "common/unicode_tables.inc"
 
@@ -122,6 +126,56 @@ int utf8_sequence(std::string_view s, std::size_t i, int* maximal) {
 
 }  // namespace
 
+const char* version() { return RLAE_UNICODE_VERSION; }
+
+Category category(char32_t c) {
+  if (is_invalid_byte(c)) return Category::Cn;
+  const auto* begin = std::begin(kCategoryRuns);
+  const auto* end = std::end(kCategoryRuns);
+  const auto* it = std::upper_bound(begin, end, static_cast<uint32_t>(c),
+                                    [](uint32_t v, const CategoryRun& r) { return v < r.first; });
+  if (it == begin || c > (it - 1)->last) return Category::Cn;
+  return static_cast<Category>((it - 1)->category);
+}
+
+std::vector<std::pair<char32_t, char32_t>> category_ranges(uint32_t mask) {
+  std::vector<std::pair<char32_t, char32_t>> out;
+  for (const CategoryRun& r : kCategoryRuns) {
+    if (!(mask & (uint32_t{1} << r.category))) continue;
+    if (!out.empty() && out.back().second + 1 == r.first)
+      out.back().second = r.last;
+    else
+      out.emplace_back(r.first, r.last);
+  }
+  return out;
+}
+
+std::vector<std::pair<char32_t, char32_t>> word_onig_ranges() {
+  std::vector<std::pair<char32_t, char32_t>> out;
+  auto add = [&](char32_t a, char32_t b) {
+    if (a > b) return;
+    if (!out.empty() && out.back().second + 1 == a)
+      out.back().second = b;
+    else
+      out.emplace_back(a, b);
+  };
+  std::vector<std::pair<char32_t, char32_t>> table;
+  for (const CodepointRange& r : kWordRanges) table.emplace_back(r.first, r.last);
+  for (char32_t c : {0xB2, 0xB3, 0xB9, 0xBC, 0xBD, 0xBE}) table.emplace_back(c, c);
+  std::sort(table.begin(), table.end());
+  for (const auto& [first, last] : table) {
+    const struct { char32_t first, last; } r{first, last};
+    // Oniguruma's \w has no Join_Control: cut U+200C..U+200D out.
+    if (r.last < 0x200C || r.first > 0x200D) {
+      add(r.first, r.last);
+    } else {
+      add(r.first, std::min<char32_t>(r.last, 0x200B));
+      add(std::max<char32_t>(r.first, 0x200E), r.last);
+    }
+  }
+  return out;
+}
+
 bool is_letter(char32_t c) {
   if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
   return in_ranges(kLetterRanges, c);
@@ -137,7 +191,16 @@ bool is_word(char32_t c) {
   return in_ranges(kWordRanges, c);
 }
 
-bool is_word_onig(char32_t c) { return c != 0x200C && c != 0x200D && is_word(c); }
+// Oniguruma classes code points below 256 by its ISO-8859-1 table, where the
+// superscripts and fractions U+00B2, U+00B3, U+00B9, U+00BC..U+00BE are word
+// characters too (checked against tokenizers 0.23 over every code point).
+inline bool is_latin1_word_extra(char32_t c) {
+  return c == 0xB2 || c == 0xB3 || c == 0xB9 || (c >= 0xBC && c <= 0xBE);
+}
+
+bool is_word_onig(char32_t c) {
+  return is_latin1_word_extra(c) || (c != 0x200C && c != 0x200D && is_word(c));
+}
 
 bool is_whitespace(char32_t c) {
   if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);

@@ -9,6 +9,7 @@ int bench_decode(int argc, const char* const* argv);
 int bench_ensemble(int argc, const char* const* argv);
 int bench_exchange(int argc, const char* const* argv);
 int bench_train(int argc, const char* const* argv);
+int bench_tokenizer(int argc, const char* const* argv);
 
 // The Python of the parity/bench virtual environment: --python, $RLAE_PYTHON,
 // or <source>/.venv/bin/python (launch/setup-python.sh makes it).

@@ -7,6 +7,9 @@ same greedy decoding with a KV cache, timed in the same way.
       model.safetensors; a byte-level tokenizer.json when `tokenizers` is present)
   bench_hf.py decode --model DIR --batch B --prompt-len P --new-tokens N --threads T
       prints one JSON line: {"batch", "new_tokens", "prefill_s", "decode_s", "tokens_per_s"}
+  bench_hf.py tokenizer --tokenizer FILE --corpus FILE [--loads 3] [--repeat 3]
+      prints one JSON line: {"load_s", "encode_s", "tokens", "tokens_per_s", "checksum"}
+      (best load of --loads; encode of every corpus line, one thread, best of --repeat)
 Prompts are token ids drawn from a seeded generator (identical to rlae's: see
 launch/cmd_bench.cpp), so both sides decode the same work.
 """
@@ -121,6 +124,35 @@ def decode(args):
                       "first_tokens": out[0, ids.shape[1]:ids.shape[1] + 8].cpu().tolist()}))
 
 
+def tokenizer_bench(args):
+    """Load time (best of --loads) and one-thread encode throughput of a tokenizer.json."""
+    import os
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    from tokenizers import Tokenizer
+    load = []
+    for _ in range(args.loads):
+        t = time.perf_counter()
+        tok = Tokenizer.from_file(args.tokenizer)
+        load.append(time.perf_counter() - t)
+    with open(args.corpus, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    best, tokens, checksum = None, 0, 0
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        n = 0
+        for line in lines:
+            n += len(tok.encode(line, add_special_tokens=False).ids)
+        el = time.perf_counter() - t
+        best = el if best is None else min(best, el)
+        tokens = n
+    for line in lines[:200]:
+        for i in tok.encode(line, add_special_tokens=False).ids:
+            checksum = (checksum * 31 + i) % 1000000007
+    print(json.dumps({"load_s": min(load), "encode_s": best, "tokens": tokens,
+                      "tokens_per_s": tokens / best, "checksum": checksum}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -140,8 +172,13 @@ def main():
     d.add_argument("--threads", type=int, default=1)
     d.add_argument("--device", default="cpu")
     d.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32")
+    t = sub.add_parser("tokenizer")
+    t.add_argument("--tokenizer", required=True)
+    t.add_argument("--corpus", required=True, help="text file, one input a line")
+    t.add_argument("--loads", type=int, default=3)
+    t.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    {"make-model": make_model, "decode": decode}[args.cmd](args)
+    {"make-model": make_model, "decode": decode, "tokenizer": tokenizer_bench}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/check.h"
+#include "common/options.h"
 #include "launch/commands.h"
 #include "rlae_build_info.h"
 
@@ -72,10 +73,19 @@ int run(int argc, const char* const* argv) {
 // the working ones need (measured here: 2-5x slower decoding with 2 threads).
 // The OpenMP runtime reads OMP_WAIT_POLICY when it loads, before main(), so
 // rlae re-executes itself once with PASSIVE unless the user chose a policy.
-void ensure_passive_openmp(char** argv) {
+// It does so only once a command's options have parsed (the hook below runs
+// inside parse_command_options): `--help`, `--version` and argument errors print
+// from the first process, without a second start. Each start costs what loading
+// LibTorch and the CUDA libraries of the wheel costs (0.35-0.55 s on 2 cores: an
+// empty main() linked against them takes as long; rlae's own code adds ~0).
+char** g_argv = nullptr;
+
+void ensure_passive_openmp() {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("RLAE_NO_REEXEC") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::execv("/proc/self/exe", argv);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::execv("/proc/self/exe", g_argv);
   // execv failed (no /proc?): go on with the runtime's default policy.
 }
 
@@ -90,7 +100,8 @@ bool launched_rank_other_than_0() {
 
 int main(int argc, char** argv) {
   using namespace rlae::cli;
-  ensure_passive_openmp(argv);
+  g_argv = argv;
+  rlae::set_options_parsed_hook(ensure_passive_openmp);
   const char* cmd = argc > 1 ? argv[1] : "";
   const bool quiet = launched_rank_other_than_0();
   auto say = [&](const std::string& line) {

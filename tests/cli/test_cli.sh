@@ -38,6 +38,9 @@ check "bench train needs members" 2 "$rlae" bench train
 check "bench train missing member" 1 "$rlae" bench train --members "$tmp/none,$tmp/none2"
 contains "bench train missing member" "not a model directory"
 check "bench train one iteration" 2 "$rlae" bench train --members a,b --iterations 1
+check "bench tokenizer help" 0 "$rlae" bench tokenizer --help; contains "bench tokenizer help" "load time"
+check "bench tokenizer missing file" 2 "$rlae" bench tokenizer --tokenizers "$tmp/none.json"
+contains "bench tokenizer missing file" "no tokenizer file $tmp/none.json"
 check "eval needs a model" 2 "$rlae" eval --data "$tmp/none.jsonl"
 check "eval both model kinds" 2 "$rlae" eval --model a --models a,b --data x
 check "eval missing data" 1 "$rlae" eval --model "$tmp/none" --data "$tmp/none.jsonl"

@@ -346,6 +346,30 @@ def make_split_mix(lines):
     return tok
 
 
+def make_regex_mix(lines):
+    """Regexes no fast path covers, through Oniguruma: Replace normalizers with regex
+    patterns (SentencePiece's conversion uses such), Splits with every behavior, an
+    empty-matching pattern, invert, \\p{...} long names, \\d, possessive and lazy
+    quantifiers, look-around, a regex Replace decoder."""
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Replace(Regex(r"\A +| +\z"), ""),
+        normalizers.Replace(Regex(" {2,}"), " "),
+        normalizers.Replace(Regex(r"(?<=\d),(?=\d)"), "")])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\p{P}+|\p{S}+"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"\d{1,2}+"), behavior="merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"(?=\p{Lu})"), behavior="merged_with_next"),
+        pre_tokenizers.Split(Regex(r"\s*"), behavior="contiguous"),
+        pre_tokenizers.Split(Regex(r"[\p{Letter}\p{Mark}]+?|\p{Nd}"), behavior="removed",
+                             invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.Sequence([decoders.ByteLevel(),
+                                     decoders.Replace(Regex(r"\s+$"), "")])
+    train(tok, byte_level_trainer(1200, ["<|endoftext|>"]), lines)
+    return tok
+
+
 def build_all(lines):
     return {
         "gpt2": make_gpt2(lines, add_prefix_space=False, legacy_merges=False),
@@ -363,6 +387,7 @@ def build_all(lines):
         "charlevel": make_charlevel(lines),
         "subword_affixes": make_subword(lines),
         "split_mix": make_split_mix(lines),
+        "regex_mix": make_regex_mix(lines),
     }
 
 
