@@ -132,6 +132,7 @@ def main():
         write_readme(args, json.load(open(os.path.join(args.members_dir, "results.json"))))
         return
     os.makedirs(args.work, exist_ok=True)
+    t_start = time.time()
     models = [os.path.join(args.members_dir, m) for m in MEMBERS]
     dev = os.path.join(args.data, "dev.jsonl")
     splits = {"test": os.path.join(args.data, "test.jsonl"),
@@ -219,6 +220,8 @@ def main():
         "routing": {f: MEMBERS[routing[f].index(1.0)] for f in families},
         "per_step": {f: [step1[f], step2[f]] for f in multi},
         "dev_per_family": args.dev_per_family, "grid": args.grid, "splits": {},
+        "command": " ".join(["experiments/members/evaluate.py"] + sys.argv[1:]),
+        "minutes": None,
     }
     for split, data in splits.items():
         reports = run_eval(args, os.path.join(args.work, f"policies-{split}.json"),
@@ -251,6 +254,7 @@ def main():
             "test_problems": T["uniform"]["overall"]["problems"],
             "member_test_problems": member_test[MEMBERS[0]]["overall"]["problems"],
         }
+    results["minutes"] = round((time.time() - t_start) / 60, 1)
     # The old top-level keys (rl_bar.py and quickstart.sh read best_fixed_vector).
     results.update(results["splits"]["test"])
     with open(os.path.join(args.members_dir, "results.json"), "w") as f:
@@ -310,8 +314,9 @@ def write_readme(args, R):
                 f"{100 * b['per_family_minus_best_fixed']:+.1f} |",
                 f"| per-step schedule − per-family weights, multi-step families | (≥ 5 points) | "
                 f"{100 * b['per_step_minus_per_family_multistep']:+.1f} |"]
-    out += ["", "Reproduce: `experiments/members/evaluate.py` (after `experiments/members/train.sh`; "
-            "writes `results.json` and this section).", "", RESULTS_END]
+    out += ["", f"Reproduce: `{R.get('command', 'experiments/members/evaluate.py')}` (after "
+            "`experiments/members/train.sh`; writes `results.json` and this section"
+            + (f"; {R['minutes']} min on 2 cores" if R.get("minutes") else "") + ").", "", RESULTS_END]
     text = open(args.readme).read() if os.path.exists(args.readme) else ""
     section = "\n".join(out)
     if RESULTS_BEGIN in text and RESULTS_END in text:
