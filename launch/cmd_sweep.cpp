@@ -261,6 +261,16 @@ int sweep_slurm(int argc, const char* const* argv) {
   RLAE_USAGE_CHECK(vm.count("sweep"), "rlae sweep slurm: --sweep DIR is required");
   const int ntasks = vm["ntasks"].as<int>();
   RLAE_USAGE_CHECK(ntasks >= 1, "rlae sweep slurm: --ntasks must be >= 1");
+  // Slurm's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (digits, at most one '-', two ':').
+  {
+    const std::string t = vm["time"].as<std::string>();
+    const size_t dash = t.find('-');
+    bool ok = !t.empty() && t.size() <= 16 && t.find('-', dash == std::string::npos ? 0 : dash + 1) == std::string::npos &&
+              std::count(t.begin(), t.end(), ':') <= 2 && t.front() != '-' && t.front() != ':' && t.back() != ':' &&
+              t.back() != '-' && t.find("::") == std::string::npos && t.find("-:") == std::string::npos;
+    for (char c : t) ok = ok && ((c >= '0' && c <= '9') || c == ':' || c == '-');
+    RLAE_USAGE_CHECK(ok, "rlae sweep slurm: --time '", t, "' is not a Slurm time (MM, HH:MM:SS, D-HH:MM:SS, ...)");
+  }
   const std::string dir = vm["sweep"].as<std::string>();
   const nlohmann::json sweep = read_sweep(dir);
   const size_t n = sweep["trials"].size();
