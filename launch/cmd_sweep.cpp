@@ -77,15 +77,26 @@ struct TrialState {
 std::string first_error_line(const std::string& log) {
   if (!file_exists(log)) return "";
   std::istringstream in(read_file(log));
+  std::string usage;  // a bad option value: "rlae train: --lr must be > 0, got -1" (exit 2, no "error")
   for (std::string l; std::getline(in, l);) {
     if (l.find("error") != std::string::npos || l.find("Error") != std::string::npos) return l;
+    if (usage.empty() && l.rfind("rlae train: --", 0) == 0) usage = l;
   }
-  return "";
+  return usage;
 }
 
 int64_t config_int(const std::string& ini, const std::string& key, int64_t fallback) {
   for (const auto& [k, v] : read_ini_settings(ini)) {
-    if (k == key) return std::stoll(v);
+    if (k != key) continue;
+    size_t used = 0;
+    int64_t n = 0;
+    try {
+      n = std::stoll(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    RLAE_CHECK(used > 0 && used == v.size(), ini, ": '", key, " = ", v, "' is not an integer");
+    return n;
   }
   return fallback;
 }

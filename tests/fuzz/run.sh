@@ -12,7 +12,7 @@
 # build-fuzz/; a crash leaves its input as build-fuzz/crash-TARGET-* (rerun it with
 # build-fuzz/fuzz_TARGET FILE). wire_tensor and replay link LibTorch (the torch
 # wheel of $RLAE_VENV, default .venv) and replay HDF5; the others need only clang.
-# Jobs run under nice -n ${RLAE_FUZZ_NICE:-5}. Installs clang from Debian when missing.
+# Jobs run under nice -n ${RLAE_FUZZ_NICE:-5}; RLAE_FUZZ_PREBUILT=1 skips rebuilding existing binaries. Installs clang from Debian when missing.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out="$repo/build-fuzz"
@@ -69,7 +69,9 @@ build() {
               -lhdf5_cpp -lhdf5 -lz) ;;
   esac
   local bin="$out/fuzz_$name" f newer=0
-  # Up to date when newer than its sources and the headers they include from the repository.
+  # Up to date when newer than its sources and the headers they include from the repository
+  # (RLAE_FUZZ_PREBUILT=1: use the binaries there are).
+  if [ -x "$bin" ] && [ -n "${RLAE_FUZZ_PREBUILT:-}" ]; then return 0; fi
   if [ -x "$bin" ]; then
     for f in "tests/fuzz/fuzz_$name.cpp" tests/fuzz/fuzz_util.h $(sources "$name") common/*.h actors/*.h learner/*.h; do
       [ "$repo/$f" -nt "$bin" ] && { newer=1; break; }
