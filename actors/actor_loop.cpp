@@ -26,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 struct ActorSetup {
   std::unique_ptr<ActorChannel> channel;
   std::unique_ptr<Member> member;
+  std::vector<Problem> data;     // the training problems (each checked to fit the member's context)
   at::Device device = at::kCPU;  // where the member computes (kernels/placement.h)
 };
 
@@ -51,9 +52,11 @@ std::unique_ptr<Communicator> make_group_communicator(MPI_Comm group_comm, const
   return make_nccl_communicator(group_comm, device.index());
 }
 
-// Set-up that can fail on one rank, then one collective so that no rank waits for a dead one.
-bool start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
-                 const ChannelEndpoints& ep, int64_t member, ActorSetup& out) {
+// Set-up that can fail on one rank, then one collective so that no rank waits
+// for a dead one. Returns 1 (started), 0 (an error) or -1 (a bad option value
+// somewhere: every rank exits 2), agreed by every rank.
+int start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
+                const ChannelEndpoints& ep, int64_t member, ActorSetup& out) {
   const int rank = mpi.topology().rank;
   int started = 1;
   try {
@@ -65,12 +68,17 @@ bool start_actor(const ActorConfig& cfg, const DistributedConfig& dist, const Mp
     out.device = mo.device;
     mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.rollout.prompts_per_iteration));
     out.member = std::make_unique<Member>(load_member(cfg.members[static_cast<size_t>(member)], mo));
+    out.data = load_training_problems(cfg.train_data, cfg.families);
+    check_prompts_fit(*out.member, out.data, cfg.train_data, cfg.ensemble.max_new_tokens);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "rlae train: rank %d on %s: %s\n", rank, mpi.topology().host.c_str(), e.what());
+    started = -1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rlae train: rank %d on %s: error: %s\n", rank, mpi.topology().host.c_str(), e.what());
     started = 0;
   }
   RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &started, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
-  return started != 0;
+  return started;
 }
 
 UnionVocab group_vocab(const ActorConfig& cfg) {
@@ -134,8 +142,8 @@ bool group_continues(Communicator& comm, const std::function<bool()>& lead_step)
 
 // The rollout loop of one actor; its group's member 0 talks to the learner.
 void actor_iterations(const ActorConfig& cfg, const DistributedConfig& dist, ActorChannel& channel,
-                      DecodeSession& session, Communicator& comm, AgentSet& agents, int64_t group) {
-  const std::vector<Problem> data = load_training_problems(cfg.train_data, cfg.families);
+                      DecodeSession& session, Communicator& comm, AgentSet& agents, int64_t group,
+                      const std::vector<Problem>& data) {
   int64_t version = 0;
   const bool started = group_continues(comm, [&] {
     const PolicyParams p = channel.wait_for_version(0, dist.channel.dead_after_ms);
@@ -166,15 +174,15 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
   const int rank = mpi.topology().rank;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
   const int64_t group = (rank - 1) / K, member = (rank - 1) % K;
-  int ok = 0;
-  RLAE_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (!ok) return 1;  // the learner reported the setup error
+  int setup_code = 0;
+  RLAE_MPI_CHECK(MPI_Bcast(&setup_code, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (setup_code != 0) return setup_code;  // the learner reported the setup error
   MPI_Comm group_comm = MPI_COMM_NULL;
   RLAE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, static_cast<int>(group), static_cast<int>(member), &group_comm));
   const ChannelEndpoints ep = exchange_endpoints(MPI_COMM_WORLD, 0, {});
   gather_hosts(MPI_COMM_WORLD);
   ActorSetup setup;
-  if (!start_actor(cfg, dist, mpi, ep, member, setup)) return 1;
+  if (const int started = start_actor(cfg, dist, mpi, ep, member, setup); started != 1) return started < 0 ? 2 : 1;
   gather_strings(MPI_COMM_WORLD, setup.device.str());  // the learner prints rank -> host -> device
   ActorChannel& channel = *setup.channel;
   try {
@@ -184,7 +192,7 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
     int64_t width = session.obs_width();
     RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
     AgentSet agents = AgentSet::create(cfg.algo, K, width, cfg.agent_hidden, cfg.seed);
-    actor_iterations(cfg, dist, channel, session, *comm, agents, group);
+    actor_iterations(cfg, dist, channel, session, *comm, agents, group, setup.data);
     channel.close("done");
   } catch (const ChannelShutdown& e) {
     std::fprintf(stderr, "rlae train: rank %d on %s: stopping: %s\n", rank, mpi.topology().host.c_str(),

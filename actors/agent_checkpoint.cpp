@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/checkpoint_meta.h"
 #include "common/fs.h"
 #include "common/rng.h"
 #include "common/safetensors.h"
@@ -50,18 +51,17 @@ uint64_t hash_bytes(std::istream& in, const std::string& path) {
   return splitmix64(h ^ n);
 }
 
+// The weight files a member loads, as SafetensorsCheckpoint::open picks them:
+// the shards of model.safetensors.index.json when there is one, else model.safetensors.
 std::vector<std::string> weight_files(const std::string& dir) {
-  const std::string single = dir + "/model.safetensors";
-  if (file_exists(single)) return {single};
   const std::string index = dir + "/model.safetensors.index.json";
-  RLAE_CHECK(file_exists(index), dir, ": no model.safetensors or model.safetensors.index.json");
-  std::set<std::string> shards;
-  try {
-    const auto j = nlohmann::json::parse(read_file(index));
-    for (const auto& [name, file] : j.at("weight_map").items()) shards.insert(file.get<std::string>());
-  } catch (const nlohmann::json::exception& e) {
-    RLAE_FAIL(index, ": ", e.what());
+  const std::string single = dir + "/model.safetensors";
+  if (!file_exists(index)) {
+    RLAE_CHECK(file_exists(single), dir, ": no model.safetensors or model.safetensors.index.json");
+    return {single};
   }
+  std::set<std::string> shards;
+  for (const auto& [name, file] : parse_shard_index(read_file(index), index)) shards.insert(file);
   std::vector<std::string> out;
   for (const auto& f : shards) out.push_back(dir + "/" + f);
   return out;
@@ -137,8 +137,8 @@ AgentSet load_agents(const std::string& path, const std::vector<std::string>& me
   RLAE_CHECK(get("members_fingerprint") == fp, path, ": trained for other members (", get("members"),
              "); these members, in this order, differ in their weights, config.json or tokenizer.json");
   const AgentAlgo algo = parse_agent_algo(get("algo"));
-  const int64_t K = std::stoll(get("num_members"));
-  const int64_t D = std::stoll(get("obs_width"));
+  const int64_t K = checkpoint_meta_int(meta, "num_members", path);
+  const int64_t D = checkpoint_meta_int(meta, "obs_width", path);
   RLAE_CHECK(K == static_cast<int64_t>(member_dirs.size()), path, ": trained for ", K, " members, given ",
              member_dirs.size());
   const at::Tensor w1 = file->get("agent0.l1.weight");

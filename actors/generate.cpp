@@ -36,9 +36,13 @@ std::vector<Generation> generate(CausalLM& model, const Tokenizer& tokenizer,
     prompt_ids[i] = tokenizer.encode(prompts[i], options.add_special_tokens);
     RLAE_CHECK(!prompt_ids[i].empty(), "generate: prompt ", i, " encodes to no tokens");
     out[i].prompt_tokens = static_cast<int64_t>(prompt_ids[i].size());
-    RLAE_CHECK(out[i].prompt_tokens + options.max_new_tokens <= model.max_seq_len(), "generate: prompt ", i,
-               " has ", out[i].prompt_tokens, " tokens; with ", options.max_new_tokens,
-               " new ones it exceeds the model's ", model.max_seq_len());
+    // Checked for every prompt before any decoding; a smaller --max-new-tokens is the fix when there is room.
+    const int64_t room = model.max_seq_len() - out[i].prompt_tokens;
+    RLAE_USAGE_CHECK(options.max_new_tokens <= room || room < 1, "--max-new-tokens ", options.max_new_tokens,
+                     " does not fit the model's ", model.max_seq_len(), " positions: prompt ", i, " has ",
+                     out[i].prompt_tokens, " tokens; use --max-new-tokens ", room, " or less");
+    RLAE_CHECK(room >= 1, "generate: prompt ", i, " has ", out[i].prompt_tokens,
+               " tokens, which leaves no room to answer in the model's ", model.max_seq_len(), " positions");
   }
   std::vector<at::Generator> gens;
   if (options.temperature > 0) {

@@ -80,7 +80,7 @@ int member_index(const std::string& key, const std::vector<std::string>& names, 
   bool digits = !key.empty();
   for (char c : key) digits = digits && std::isdigit(static_cast<unsigned char>(c));
   if (digits) {
-    const int i = std::stoi(key);
+    const int i = key.size() <= 9 ? std::stoi(key) : -1;  // no std::out_of_range for a long number
     RLAE_CHECK(i >= 0 && i < static_cast<int>(names.size()), who, ": member index ", i, " outside [0, ",
                names.size(), ")");
     return i;

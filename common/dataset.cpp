@@ -46,6 +46,7 @@ std::vector<Problem> load_dataset(const std::string& path, const DatasetOptions&
     }
     RLAE_CHECK(j.is_object(), where, ": expected a JSON object, got ", j.type_name());
     Problem p;
+    p.line = static_cast<int64_t>(lineno);
     p.question = string_field(j, "question", where);
     p.answer = string_field(j, "answer", where);
     p.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump())

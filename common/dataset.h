@@ -7,6 +7,7 @@
 // without a number is an error naming the file and line.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct Problem {
   std::string question;
   std::string answer;    // worked solution ending in "#### <answer>", or a bare answer
   double gold = 0;       // the numeric final answer (when numeric answers are required)
+  int64_t line = 0;      // its line in the file it was read from (1-based; 0: not read from a file)
 };
 
 struct DatasetOptions {

@@ -153,4 +153,18 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
   return out;
 }
 
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what, int64_t min, int64_t max) {
+  std::vector<int64_t> out;
+  for (const std::string& item : option_values("", [&] { return split_list(text, what); })) {
+    bool digits = !item.empty() && item.size() <= 18;
+    for (size_t i = 0; i < item.size(); ++i)
+      digits = digits && ((item[i] >= '0' && item[i] <= '9') || (i == 0 && item[i] == '-' && item.size() > 1));
+    RLAE_USAGE_CHECK(digits, what, ": '", item, "' is not an integer");
+    const int64_t v = std::stoll(item);
+    RLAE_USAGE_CHECK(v >= min && v <= max, what, ": ", v, " is outside [", min, ", ", max, "]");
+    out.push_back(v);
+  }
+  return out;
+}
+
 }  // namespace rlae

@@ -9,11 +9,14 @@
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/value_semantic.hpp>
 #include <boost/program_options/variables_map.hpp>
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include "common/check.h"
 
 namespace rlae {
 
@@ -69,8 +72,26 @@ po::typed_value<T>* opt(const char* placeholder, const T& default_value) {
   }
 }
 
+// Runs `f`, which turns option values into settings (an enum name, a list, a
+// policy spec): an rlae::Error it throws is a bad option value, rethrown as
+// rlae::UsageError (exit 2) with `who` ("rlae eval: ") in front.
+template <typename F>
+auto option_values(const std::string& who, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(who + e.what());
+  }
+}
+
 // Splits "a,b,c" into {"a","b","c"}, trimming spaces; empty items are an error
 // naming `what`.
 std::vector<std::string> split_list(const std::string& text, const std::string& what);
+
+// "1,32" -> {1, 32}: a list of decimal integers in [min, max]; rlae::UsageError
+// naming `what` (the option) for an empty item, a non-number or one out of range.
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what, int64_t min, int64_t max);
 
 }  // namespace rlae

@@ -203,31 +203,14 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const std::string& dir) {
   const std::string single_path = join_path(dir, "model.safetensors");
   if (file_exists(index_path)) {
     ck.source_ = index_path;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index_path));
-    } catch (const nlohmann::json::exception& e) {
-      RLAE_FAIL(index_path, ": not valid JSON (", e.what(), ")");
-    }
-    RLAE_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
-               index_path, ": no \"weight_map\" object");
+    const std::vector<std::pair<std::string, std::string>> listed = parse_shard_index(read_file(index_path), index_path);
     std::map<std::string, std::size_t> shard_index;
-    std::vector<std::pair<std::string, std::string>> listed;  // tensor, shard
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      RLAE_CHECK(it->is_string(), index_path, ": weight_map entry '", it.key(),
-                 "' is not a file name");
-      const std::string shard = it->get<std::string>();
-      RLAE_CHECK(!shard.empty() && shard.find('/') == std::string::npos && shard != "." &&
-                     shard != "..",
-                 index_path, ": weight_map entry '", it.key(), "' names a bad shard file '",
-                 shard, "'");
+    for (const auto& [name, shard] : listed) {
       if (!shard_index.count(shard)) {
         shard_index.emplace(shard, ck.files_.size());
         ck.files_.push_back(SafetensorsFile::open(join_path(dir, shard)));
       }
-      listed.emplace_back(it.key(), shard);
     }
-    RLAE_CHECK(!listed.empty(), index_path, ": weight_map is empty");
     for (const auto& [name, shard] : listed) {
       const std::size_t fi = shard_index.at(shard);
       RLAE_CHECK(ck.files_[fi]->contains(name), index_path, ": lists tensor '", name, "' in ",

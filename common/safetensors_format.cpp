@@ -206,4 +206,26 @@ std::string make_safetensors_header(const std::vector<StTensorEntry>& tensors,
   return out + text;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_shard_index(const std::string& text, const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    RLAE_FAIL(path, ": not valid JSON (", e.what(), ")");
+  }
+  RLAE_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), path,
+             ": no \"weight_map\" object");
+  std::vector<std::pair<std::string, std::string>> listed;  // tensor, shard
+  for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+    RLAE_CHECK(it->is_string(), path, ": weight_map entry '", it.key(), "' is not a file name");
+    const std::string shard = it->get<std::string>();
+    RLAE_CHECK(!shard.empty() && shard.find('/') == std::string::npos && shard.find('\0') == std::string::npos &&
+                   shard != "." && shard != "..",
+               path, ": weight_map entry '", it.key(), "' names a bad shard file '", shard, "'");
+    listed.emplace_back(it.key(), shard);
+  }
+  RLAE_CHECK(!listed.empty(), path, ": weight_map is empty");
+  return listed;
+}
+
 }  // namespace rlae

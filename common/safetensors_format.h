@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rlae {
@@ -51,5 +52,11 @@ StHeader parse_safetensors_header(const uint8_t* data, std::size_t size, const s
 // metadata, padded with spaces so that the data buffer starts 8-byte aligned.
 std::string make_safetensors_header(const std::vector<StTensorEntry>& tensors,
                                     const std::map<std::string, std::string>& metadata);
+
+// The weight_map of a sharded checkpoint's model.safetensors.index.json (`text`,
+// read from `path`): (tensor, shard file) pairs in the file's order. rlae::Error
+// naming `path` for bad JSON, a missing or empty weight_map, a value that is not
+// a file name, or a shard name that is not a plain file name in the directory.
+std::vector<std::pair<std::string, std::string>> parse_shard_index(const std::string& text, const std::string& path);
 
 }  // namespace rlae

@@ -92,6 +92,13 @@ SweepGrid parse_sweep_grid(const std::string& path) {
     }
   }
   RLAE_CHECK(!g.axes.empty(), path, ": no [grid] values to sweep");
+  // The trials are every combination: refuse a grid whose product would not fit in memory.
+  size_t trials = 1;
+  for (const auto& [key, values] : g.axes) {
+    RLAE_CHECK(trials <= kMaxSweepTrials / values.size(), path, ": the [grid] makes more than ", kMaxSweepTrials,
+               " trials (at '", key, "'); split the sweep");
+    trials *= values.size();
+  }
   return g;
 }
 

@@ -13,6 +13,7 @@
 // `rlae sweep run` and the Slurm script run every trial from where it was planned.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
@@ -27,8 +28,13 @@ struct SweepGrid {
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;  // [grid], in file order
 };
 
+// The most trials one grid may make (the product of its value lists).
+constexpr size_t kMaxSweepTrials = 100000;
+
 // Parses a grid file; rlae::Error naming file:line for a malformed line, a key
-// given twice, an empty value list, or a [grid] key that is also fixed.
+// given twice, an empty value list, or a [grid] key that is also fixed; and
+// for a grid of more than kMaxSweepTrials trials.
+
 SweepGrid parse_sweep_grid(const std::string& path);
 
 // `key = value` lines of an INI config (comments and "# default" tails dropped).

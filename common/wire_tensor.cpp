@@ -132,6 +132,9 @@ TrajectoryBatch decode_trajectory(const Message& m) {
     double v[RolloutInfo::kFields];
     std::memcpy(v, info->data, sizeof(v));
     for (double x : v) RLAE_CHECK(std::isfinite(x), "wire: trajectory 'rollout' holds a non-finite value");
+    for (int i = 0; i < 3; ++i)  // iteration, group, tokens: integers (a cast out of range is undefined)
+      RLAE_CHECK(std::fabs(v[i]) < 9.0e15, "wire: trajectory 'rollout' field ", i, " (", v[i],
+                 ") is not an integer count");
     b.info = {static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), v[3], v[4], v[5],
               v[6], v[7]};
   }

@@ -109,6 +109,12 @@ int bench_decode(int argc, const char* const* argv) {
                          "rlae bench decode [--sizes tiny,0.5b] [--batches 1,32]"};
   const auto vm = parse_command_options(spec, desc, argc, argv, std::cout);
   if (!vm) return kExitOk;
+  // Option values first (exit 2), then what they name.
+  RLAE_USAGE_CHECK((*vm)["prompt-len"].as<int>() >= 1 && (*vm)["new-tokens"].as<int>() >= 2,
+                   "rlae bench decode: --prompt-len >= 1 and --new-tokens >= 2");
+  for (const std::string& size : split_list((*vm)["sizes"].as<std::string>(), "--sizes"))
+    RLAE_USAGE_CHECK(size == "tiny" || size == "0.5b", "--sizes: expected tiny and/or 0.5b, got '", size, "'");
+  const std::vector<int64_t> batches = parse_int_list((*vm)["batches"].as<std::string>(), "--batches", 1, 1 << 20);
   const std::string python = find_bench_python((*vm)["python"].as<std::string>());
   const std::string script = std::string(RLAE_SOURCE_DIR) + "/launch/bench_hf.py";
   const std::string work = (*vm)["work-dir"].as<std::string>();
@@ -139,9 +145,7 @@ int bench_decode(int argc, const char* const* argv) {
       run_command(shell_quote(python) + " " + shell_quote(script) + " make-model --arch qwen2 --size " + size +
                   " --out " + shell_quote(dir));
     }
-    for (const std::string& bs : split_list((*vm)["batches"].as<std::string>(), "--batches")) {
-      const int64_t batch = std::stoll(bs);
-      RLAE_USAGE_CHECK(batch >= 1, "--batches: sizes must be >= 1");
+    for (const int64_t batch : batches) {
       ModelOptions mo;
       mo.device = device;
       mo.dtype = st;

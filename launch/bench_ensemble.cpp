@@ -42,12 +42,16 @@ int bench_ensemble(int argc, const char* const* argv) {
   const auto vm = parse_command_options(spec, desc, argc, argv, std::cout);
   if (!vm) return kExitOk;
   RLAE_USAGE_CHECK(vm->count("models"), "rlae bench ensemble: --models DIR,DIR,... is required");
-  const auto dirs = split_list((*vm)["models"].as<std::string>(), "--models");
+  const auto dirs = option_values("rlae bench ensemble: ", [&] { return split_list((*vm)["models"].as<std::string>(), "--models"); });
+  const std::vector<int64_t> batches = parse_int_list((*vm)["batches"].as<std::string>(), "--batches", 1, 1 << 20);
   EnsembleOptions eo;
   eo.max_new_tokens = (*vm)["new-tokens"].as<int>();
-  eo.mode = parse_mix_mode((*vm)["mix"].as<std::string>());
+  eo.mode = option_values("rlae bench ensemble: ", [&] { return parse_mix_mode((*vm)["mix"].as<std::string>()); });
   eo.top_k = (*vm)["top-k"].as<int>();
   eo.span = (*vm)["span"].as<int>();
+  RLAE_USAGE_CHECK(eo.max_new_tokens >= 1 && eo.top_k >= 1 && eo.span >= 1,
+                   "rlae bench ensemble: --new-tokens, --top-k and --span must be >= 1");
+  (void)option_values("rlae bench ensemble: ", [&] { return make_policy((*vm)["policy"].as<std::string>(), dirs); });
   // Word problems from the suite as prompts: realistic lengths and text.
   SuiteOptions so;
   so.train_per_family = 0;
@@ -57,9 +61,7 @@ int bench_ensemble(int argc, const char* const* argv) {
 
   nlohmann::json results = nlohmann::json::array();
   std::printf("%6s %10s %12s %12s %10s\n", "batch", "tokens/s", "forward s", "overhead s", "overhead");
-  for (const std::string& bs : split_list((*vm)["batches"].as<std::string>(), "--batches")) {
-    const int64_t batch = std::stoll(bs);
-    RLAE_USAGE_CHECK(batch >= 1, "--batches: sizes must be >= 1");
+  for (const int64_t batch : batches) {
     std::vector<Member> members;
     for (const auto& d : dirs) members.push_back(load_member(d, model_options_from(*vm, batch)));
     const UnionVocab vocab = UnionVocab::build(vocab_members(members));

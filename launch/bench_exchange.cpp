@@ -152,6 +152,9 @@ int bench_exchange(int argc, const char* const* argv) {
   if (!vm) return kExitOk;
   if ((*vm)["worker"].as<bool>()) return worker(*vm);
 
+  const std::vector<int64_t> ranks = parse_int_list((*vm)["ranks"].as<std::string>(), "--ranks", 2, 64);
+  RLAE_USAGE_CHECK((*vm)["iters"].as<int>() >= 1 && (*vm)["batch"].as<int>() >= 1 && (*vm)["new-tokens"].as<int>() >= 1,
+                   "rlae bench exchange: --iters, --batch and --new-tokens must be >= 1");
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   RLAE_CHECK(n > 0, "bench exchange: cannot find the rlae binary");
@@ -160,9 +163,8 @@ int bench_exchange(int argc, const char* const* argv) {
   std::printf("MPI on CPU (%ld cores here; ranks beyond that are oversubscribed), batch %d, median of %d\n", cores,
               (*vm)["batch"].as<int>(), (*vm)["iters"].as<int>());
   std::printf("%3s %-11s %12s %14s\n", "K", "payload", "latency us", "bytes/rank");
-  for (const std::string& ks : split_list((*vm)["ranks"].as<std::string>(), "--ranks")) {
-    const int K = std::stoi(ks);
-    RLAE_USAGE_CHECK(K >= 2 && K <= 64, "--ranks: sizes from 2 to 64");
+  for (const int64_t k : ranks) {
+    const int K = static_cast<int>(k);
     std::string cmd = "mpirun " + std::string(::getuid() == 0 ? "--allow-run-as-root " : "") +
                       "--oversubscribe -x OMP_NUM_THREADS=1 -np " + std::to_string(K) + " '" + self +
                       "' bench exchange --worker --batch " + std::to_string((*vm)["batch"].as<int>()) + " --iters " +

@@ -102,6 +102,11 @@ int bench_train(int argc, const char* const* argv) {
   if (!vm) return kExitOk;
   RLAE_USAGE_CHECK(vm->count("members"), "rlae bench train: --members DIR,DIR,... is required");
   RLAE_USAGE_CHECK((*vm)["iterations"].as<int>() >= 2, "rlae bench train: --iterations must be >= 2");
+  RLAE_USAGE_CHECK((*vm)["max-new-tokens"].as<int>() >= 1 && (*vm)["batch"].as<int>() >= 1,
+                   "rlae bench train: --max-new-tokens and --batch must be >= 1");
+  for (const std::string& layout : split_list((*vm)["layouts"].as<std::string>(), "--layouts"))
+    RLAE_USAGE_CHECK(layout == "inprocess" || layout == "mpirun", "rlae bench train: --layouts: inprocess or mpirun, got '",
+                     layout, "'");
   const auto members = split_list((*vm)["members"].as<std::string>(), "--members");
   for (const auto& d : members) RLAE_CHECK(file_exists(d + "/config.json"), d, ": not a model directory (no config.json)");
   char tmpl[] = "/tmp/rlae-bench-train-XXXXXX";

@@ -3,6 +3,7 @@
 // checkpoints side by side in one table).
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "actors/ensemble.h"
 #include "actors/evaluate.h"
 #include "actors/generate.h"
+#include "actors/policy.h"
 #include "common/check.h"
 #include "common/fs.h"
 #include "common/options.h"
@@ -119,8 +121,24 @@ int cmd_eval(int argc, const char* const* argv) {
   RLAE_USAGE_CHECK(vm.count("data"), "rlae eval: --data FILE is required");
   RLAE_USAGE_CHECK(vm["batch"].as<int>() >= 1 && vm["max-new-tokens"].as<int>() >= 1,
                    "rlae eval: --batch and --max-new-tokens must be >= 1");
+  RLAE_USAGE_CHECK(vm["span"].as<int>() >= 1 && vm["top-k"].as<int>() >= 1, "rlae eval: --span and --top-k must be >= 1");
+  RLAE_USAGE_CHECK(vm["per-family"].as<int>() >= 0, "rlae eval: --per-family must be >= 0 (0: all)");
+  const double temperature = vm["temperature"].as<double>();
+  RLAE_USAGE_CHECK(temperature >= 0 && std::isfinite(temperature),
+                   "rlae eval: --temperature must be >= 0 (0: greedy), got ", temperature);
+  // Option values checked before any file is read.
   std::vector<std::string> families;
-  if (!vm["families"].as<std::string>().empty()) families = split_list(vm["families"].as<std::string>(), "--families");
+  option_values("rlae eval: ", [&] {
+    if (!vm["families"].as<std::string>().empty()) families = split_list(vm["families"].as<std::string>(), "--families");
+    (void)parse_answer_mode(vm["answer-mode"].as<std::string>());
+    (void)parse_mix_mode(vm["mix"].as<std::string>());
+    if (!vm.count("models")) return;
+    const auto names = split_list(vm["models"].as<std::string>(), "--models");
+    // Policy specs whose argument is not a file (schedule:FILE and rlae:CHECKPOINT are read later).
+    if (vm.count("policy"))
+      for (const auto& p : vm["policy"].as<std::vector<std::string>>())
+        if (p.rfind("schedule:", 0) != 0 && p.rfind("rlae:", 0) != 0) (void)make_policy(p, names);
+  });
   const auto problems = select_problems(load_dataset(vm["data"].as<std::string>()), families, vm["per-family"].as<int>());
   RLAE_CHECK(!problems.empty(), vm["data"].as<std::string>(), ": no problems of the families given");
   EvalOptions eo;
@@ -137,6 +155,7 @@ int cmd_eval(int argc, const char* const* argv) {
   std::vector<EvalReport> reports;
   if (vm.count("model")) {
     Member m = load_member(vm["model"].as<std::string>(), mo);
+    check_prompts_fit(m, problems, vm["data"].as<std::string>(), vm["max-new-tokens"].as<int>());
     GenerateOptions go;
     go.max_new_tokens = vm["max-new-tokens"].as<int>();
     go.temperature = vm["temperature"].as<double>();
@@ -147,6 +166,8 @@ int cmd_eval(int argc, const char* const* argv) {
     const auto dirs = split_list(vm["models"].as<std::string>(), "--models");
     std::vector<Member> members;
     for (const auto& d : dirs) members.push_back(load_member(d, mo));
+    for (const Member& m : members)
+      check_prompts_fit(m, problems, vm["data"].as<std::string>(), vm["max-new-tokens"].as<int>());
     const UnionVocab vocab = UnionVocab::build(vocab_members(members));
     EnsembleOptions ens;
     ens.max_new_tokens = vm["max-new-tokens"].as<int>();

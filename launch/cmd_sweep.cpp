@@ -77,15 +77,26 @@ struct TrialState {
 std::string first_error_line(const std::string& log) {
   if (!file_exists(log)) return "";
   std::istringstream in(read_file(log));
+  std::string usage;  // a bad option value: "rlae train: --lr must be > 0, got -1" (exit 2, no "error")
   for (std::string l; std::getline(in, l);) {
     if (l.find("error") != std::string::npos || l.find("Error") != std::string::npos) return l;
+    if (usage.empty() && l.rfind("rlae train: --", 0) == 0) usage = l;
   }
-  return "";
+  return usage;
 }
 
 int64_t config_int(const std::string& ini, const std::string& key, int64_t fallback) {
   for (const auto& [k, v] : read_ini_settings(ini)) {
-    if (k == key) return std::stoll(v);
+    if (k != key) continue;
+    size_t used = 0;
+    int64_t n = 0;
+    try {
+      n = std::stoll(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    RLAE_CHECK(used > 0 && used == v.size(), ini, ": '", key, " = ", v, "' is not an integer");
+    return n;
   }
   return fallback;
 }
@@ -261,6 +272,16 @@ int sweep_slurm(int argc, const char* const* argv) {
   RLAE_USAGE_CHECK(vm.count("sweep"), "rlae sweep slurm: --sweep DIR is required");
   const int ntasks = vm["ntasks"].as<int>();
   RLAE_USAGE_CHECK(ntasks >= 1, "rlae sweep slurm: --ntasks must be >= 1");
+  // Slurm's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (digits, at most one '-', two ':').
+  {
+    const std::string t = vm["time"].as<std::string>();
+    const size_t dash = t.find('-');
+    bool ok = !t.empty() && t.size() <= 16 && t.find('-', dash == std::string::npos ? 0 : dash + 1) == std::string::npos &&
+              std::count(t.begin(), t.end(), ':') <= 2 && t.front() != '-' && t.front() != ':' && t.back() != ':' &&
+              t.back() != '-' && t.find("::") == std::string::npos && t.find("-:") == std::string::npos;
+    for (char c : t) ok = ok && ((c >= '0' && c <= '9') || c == ':' || c == '-');
+    RLAE_USAGE_CHECK(ok, "rlae sweep slurm: --time '", t, "' is not a Slurm time (MM, HH:MM:SS, D-HH:MM:SS, ...)");
+  }
   const std::string dir = vm["sweep"].as<std::string>();
   const nlohmann::json sweep = read_sweep(dir);
   const size_t n = sweep["trials"].size();

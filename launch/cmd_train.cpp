@@ -80,6 +80,15 @@ int cmd_train(int argc, const char* const* argv) {
   TrainConfig cfg = train_config_from(vm);
   const std::string resolved = format_resolved_config(desc, vm);
   cfg.config_hash = config_hash(resolved);
+  DistributedConfig dist;
+  dist.channel.interface = vm["interface"].as<std::string>();
+  dist.channel.heartbeat_ms = vm["heartbeat-ms"].as<int>();
+  dist.channel.dead_after_ms = vm["dead-after-ms"].as<int>();
+  dist.max_policy_lag = vm["max-policy-lag"].as<int>();
+  // Bad option values end every layout with exit 2 here, before MPI or any member starts
+  // (under mpirun every rank makes the same check; rank 0 alone prints it).
+  check_train_config(cfg);
+  check_distributed_config(dist);
 
   install_stop_signals();  // SIGTERM / SIGINT: checkpoint at the next iteration boundary, exit 128 + signal
   const bool tty = ::isatty(STDERR_FILENO);
@@ -105,11 +114,6 @@ int cmd_train(int argc, const char* const* argv) {
                launcher.tasks, " tasks but MPI sees a world of ", mpi.topology().size,
                ": each would train alone (under srun use --mpi=pmix, or launch with mpirun)");
     if (mpi.topology().size <= 1) return run_inprocess(cfg, resolved, show, tty);
-    DistributedConfig dist;
-    dist.channel.interface = vm["interface"].as<std::string>();
-    dist.channel.heartbeat_ms = vm["heartbeat-ms"].as<int>();
-    dist.channel.dead_after_ms = vm["dead-after-ms"].as<int>();
-    dist.max_policy_lag = vm["max-policy-lag"].as<int>();
     int rc = 1;
     try {
       rc = train_distributed(cfg, dist, mpi, show);
@@ -117,8 +121,9 @@ int cmd_train(int argc, const char* const* argv) {
       std::fprintf(stderr, "rlae train: rank %d on %s: error: %s\n", mpi.topology().rank, mpi.topology().host.c_str(),
                    e.what());
     }
-    if (rc != 0) {
-      // The cause is printed and the learner has told the actors to stop; a rank
+    if (rc != 0 && rc != kExitUsage) {
+      // A usage error found at set-up is agreed by every rank (each returns 2, none is
+      // held in a collective). Otherwise: the cause is printed and the learner has told the actors to stop; a rank
       // still held in a collective by a dead or stopped peer would keep
       // MPI_Finalize from returning: end the whole job instead of hanging.
       std::fflush(stdout);

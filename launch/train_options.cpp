@@ -64,37 +64,39 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   RLAE_USAGE_CHECK(vm.count("members"), "rlae train: --members DIR,DIR,... is required");
   RLAE_USAGE_CHECK(vm.count("train-data"), "rlae train: --train-data FILE is required");
   TrainConfig cfg;
-  cfg.members = split_list(vm["members"].as<std::string>(), "--members");
-  cfg.train_data = vm["train-data"].as<std::string>();
-  if (!vm["families"].as<std::string>().empty()) cfg.families = split_list(vm["families"].as<std::string>(), "--families");
-  cfg.out = vm["out"].as<std::string>();
-  cfg.algo = parse_agent_algo(vm["algo"].as<std::string>());
-  cfg.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
-  cfg.iterations = vm["iterations"].as<int>();
-  cfg.prompts_per_iteration = vm["batch"].as<int>();
-  cfg.groups = vm["groups"].as<int>();
-  cfg.slots = vm["slots"].as<int>();
-  cfg.checkpoint_every = vm["checkpoint-every"].as<int>();
-  cfg.write_replay = vm["replay"].as<bool>();
-  cfg.answer_mode = parse_answer_mode(vm["answer-mode"].as<std::string>());
-  cfg.resume = vm["resume"].as<bool>();
-  cfg.ensemble.span = vm["span"].as<int>();
-  cfg.ensemble.max_new_tokens = vm["max-new-tokens"].as<int>();
-  cfg.ensemble.mode = parse_mix_mode(vm["mix"].as<std::string>());
-  cfg.ensemble.top_k = vm["top-k"].as<int>();
-  cfg.ppo.lr = vm["lr"].as<double>();
-  cfg.ppo.clip = vm["clip"].as<double>();
-  cfg.ppo.entropy_coef = vm["entropy-coef"].as<double>();
-  cfg.ppo.value_coef = vm["value-coef"].as<double>();
-  cfg.ppo.value_norm = vm["value-norm"].as<bool>();
-  cfg.ppo.epochs = vm["epochs"].as<int>();
-  cfg.ppo.minibatches = vm["minibatches"].as<int>();
-  cfg.ppo.gamma = vm["gamma"].as<double>();
-  cfg.ppo.gae_lambda = vm["gae-lambda"].as<double>();
-  cfg.ppo.max_grad_norm = vm["max-grad-norm"].as<double>();
-  cfg.ppo.critic_hidden = vm["critic-hidden"].as<int>();
-  cfg.ppo.seed = cfg.seed;
-  cfg.agent_hidden = vm["agent-hidden"].as<int>();
+  option_values("rlae train: ", [&] {
+    cfg.members = split_list(vm["members"].as<std::string>(), "--members");
+    cfg.train_data = vm["train-data"].as<std::string>();
+    if (!vm["families"].as<std::string>().empty()) cfg.families = split_list(vm["families"].as<std::string>(), "--families");
+    cfg.out = vm["out"].as<std::string>();
+    cfg.algo = parse_agent_algo(vm["algo"].as<std::string>());
+    cfg.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
+    cfg.iterations = vm["iterations"].as<int>();
+    cfg.prompts_per_iteration = vm["batch"].as<int>();
+    cfg.groups = vm["groups"].as<int>();
+    cfg.slots = vm["slots"].as<int>();
+    cfg.checkpoint_every = vm["checkpoint-every"].as<int>();
+    cfg.write_replay = vm["replay"].as<bool>();
+    cfg.answer_mode = parse_answer_mode(vm["answer-mode"].as<std::string>());
+    cfg.resume = vm["resume"].as<bool>();
+    cfg.ensemble.span = vm["span"].as<int>();
+    cfg.ensemble.max_new_tokens = vm["max-new-tokens"].as<int>();
+    cfg.ensemble.mode = parse_mix_mode(vm["mix"].as<std::string>());
+    cfg.ensemble.top_k = vm["top-k"].as<int>();
+    cfg.ppo.lr = vm["lr"].as<double>();
+    cfg.ppo.clip = vm["clip"].as<double>();
+    cfg.ppo.entropy_coef = vm["entropy-coef"].as<double>();
+    cfg.ppo.value_coef = vm["value-coef"].as<double>();
+    cfg.ppo.value_norm = vm["value-norm"].as<bool>();
+    cfg.ppo.epochs = vm["epochs"].as<int>();
+    cfg.ppo.minibatches = vm["minibatches"].as<int>();
+    cfg.ppo.gamma = vm["gamma"].as<double>();
+    cfg.ppo.gae_lambda = vm["gae-lambda"].as<double>();
+    cfg.ppo.max_grad_norm = vm["max-grad-norm"].as<double>();
+    cfg.ppo.critic_hidden = vm["critic-hidden"].as<int>();
+    cfg.ppo.seed = cfg.seed;
+    cfg.agent_hidden = vm["agent-hidden"].as<int>();
+  });
   cfg.model = model_options_from(vm, cfg.slots);
   RLAE_USAGE_CHECK(cfg.ensemble.span >= 1 && cfg.ensemble.max_new_tokens >= 1 && cfg.ensemble.top_k >= 1,
                    "rlae train: --span, --max-new-tokens and --top-k must be >= 1");
@@ -102,6 +104,19 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   return cfg;
 }
 
-std::string config_hash(const std::string& resolved) { return hex64(fnv1a(resolved)); }
+std::string config_hash(const std::string& resolved) {
+  // `resume` says how a run was started, not what it computes: a resumed run keeps
+  // the hash of the run it continues (its checkpoints and shards equal an
+  // uninterrupted run's).
+  std::string kept;
+  size_t at = 0;
+  while (at < resolved.size()) {
+    size_t end = resolved.find('\n', at);
+    end = end == std::string::npos ? resolved.size() : end + 1;
+    if (resolved.compare(at, 9, "resume = ") != 0) kept.append(resolved, at, end - at);
+    at = end;
+  }
+  return hex64(fnv1a(kept));
+}
 
 }  // namespace rlae::cli

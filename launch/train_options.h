@@ -15,7 +15,7 @@ po::options_description train_options();
 // The options as a TrainConfig (config_hash left empty); UsageError for a
 // missing --members / --train-data or out-of-range decoding values.
 TrainConfig train_config_from(const po::variables_map& vm);
-// FNV-1a of a resolved configuration text, as 16 hex digits.
+// FNV-1a of a resolved configuration text without its `resume` line, as 16 hex digits.
 std::string config_hash(const std::string& resolved);
 
 }  // namespace rlae::cli

@@ -5,6 +5,15 @@
 
 namespace rlae {
 
+void check_distributed_config(const DistributedConfig& dist) {
+  RLAE_USAGE_CHECK(dist.max_policy_lag >= 0, "rlae train: --max-policy-lag must be >= 0, got ", dist.max_policy_lag);
+  try {
+    dist.channel.validate();
+  } catch (const UsageError& e) {
+    RLAE_USAGE_CHECK(false, "rlae train: ", e.what(), " (--interface, --heartbeat-ms, --dead-after-ms)");
+  }
+}
+
 int train_distributed(const TrainConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
                       const TrainProgress& progress) {
   const int world = mpi.topology().size;
@@ -14,8 +23,7 @@ int train_distributed(const TrainConfig& cfg, const DistributedConfig& dist, con
              K, " members (use -np ", 1 + K, ", ", 1 + 2 * K, ", ...)");
   RLAE_CHECK(cfg.groups == 1 || cfg.groups == (world - 1) / K, "train: --groups ", cfg.groups, " but ", world,
              " ranks make ", (world - 1) / K, " groups of ", K, " (under mpirun the ranks set the groups)");
-  RLAE_CHECK(dist.max_policy_lag >= 0, "train: --max-policy-lag must be >= 0, got ", dist.max_policy_lag);
-  dist.channel.validate();
+  check_distributed_config(dist);
   TrainConfig run = cfg;
   run.groups = static_cast<int>((world - 1) / K);
   if (mpi.topology().rank == 0) return run_learner(run, dist, mpi, progress);

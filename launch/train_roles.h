@@ -7,6 +7,10 @@
 
 namespace rlae {
 
+// The distributed options (--max-policy-lag, the channel's --interface,
+// --heartbeat-ms, --dead-after-ms): UsageError naming the bad one.
+void check_distributed_config(const DistributedConfig& dist);
+
 // Checks the world fits 1 learner + G groups of K, then runs this rank's role;
 // returns the process exit code.
 int train_distributed(const TrainConfig& config, const DistributedConfig& dist, const MpiSession& mpi,

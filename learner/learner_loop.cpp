@@ -14,20 +14,26 @@
 namespace rlae {
 namespace {
 
-// Checks that need no actor, before any work starts; the verdict reaches every rank.
-bool check_setup(const TrainConfig& cfg) {
+// Checks that need no actor, before any work starts; the verdict (0 ok, 1 error,
+// 2 a bad option value) reaches every rank, which then all return it.
+int check_setup(const TrainConfig& cfg) {
   std::string error;
+  int code = 0;
   try {
     check_train_config(cfg);
     prepare_run_dirs(cfg);
     load_training_problems(cfg);
+  } catch (const UsageError& e) {
+    error = e.what();
+    code = 2;
   } catch (const Error& e) {
     error = e.what();
+    code = 1;
   }
-  int ok = error.empty();
-  RLAE_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (!ok) std::fprintf(stderr, "rlae train: error: %s\n", error.c_str());
-  return ok != 0;
+  RLAE_MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (code == 2) std::fprintf(stderr, "%s\n", error.c_str());
+  if (code == 1) std::fprintf(stderr, "rlae train: error: %s\n", error.c_str());
+  return code;
 }
 
 // The G batches of each iteration, as they arrive.
@@ -126,7 +132,7 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
                 const TrainProgress& progress) {
   const int world = mpi.topology().size;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
-  if (!check_setup(cfg)) return 1;
+  if (const int code = check_setup(cfg)) return code;
   // Actors split the world into groups; the learner takes no group.
   MPI_Comm none;
   RLAE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none));
@@ -135,11 +141,13 @@ int run_learner(const TrainConfig& cfg, const DistributedConfig& dist, const Mpi
   const auto hosts = gather_hosts(MPI_COMM_WORLD);
   for (int r = 1; r < world; ++r) channel.expect_actor(r, hosts[static_cast<size_t>(r)]);
   // Every actor loaded its member (the failing one has printed why).
+  // 1: all started; 0: one failed; -1: one found a bad option value (prompts that
+  // do not fit with --max-new-tokens), which every rank then returns as exit 2.
   int actors_ok = 1;
   RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &actors_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
-  if (!actors_ok) {
+  if (actors_ok != 1) {
     std::fprintf(stderr, "rlae train: an actor rank failed to start (see its message); stopping\n");
-    return 1;
+    return actors_ok < 0 ? 2 : 1;
   }
   // Where every rank runs: rank -> host -> device.
   const auto devices = gather_strings(MPI_COMM_WORLD, "cpu");

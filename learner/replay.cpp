@@ -3,7 +3,11 @@
 #include <H5Cpp.h>
 
 #include <ATen/ATen.h>
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "common/check.h"
 #include "common/fs.h"
@@ -76,6 +80,133 @@ void write_attr(H5::H5Object& o, const char* name, int64_t value) {
   a.write(H5::PredType::NATIVE_INT64, &value);
 }
 
+// A dataset's elements must come from its storage in the file: at most what
+// deflate (the only filter rlae writes, ratio < 1032) can expand that storage
+// to. A damaged or forged header that claims more would have the reader
+// allocate it before HDF5 notices (out of memory instead of an error).
+// The storage rlae writes, checked before HDF5 reads a byte of the data (libhdf5
+// trusts the file's layout messages: a forged compact or contiguous layout made
+// it read past its own buffers, found by tests/fuzz/fuzz_replay.cpp): every
+// non-empty dataset is chunked, with chunks of whole inner dimensions, filtered
+// by nothing but shuffle and deflate, and stored in the element type and size
+// rlae writes.
+void check_dataset_layout(H5::DataSet& ds, const std::vector<hsize_t>& dims, H5T_class_t type_class,
+                          size_t elem_size, const char* name, const std::string& path) {
+  hsize_t numel = 1;
+  for (hsize_t d : dims) numel *= d;
+  if (type_class != H5T_STRING) {
+    RLAE_CHECK(ds.getTypeClass() == type_class && ds.getDataType().getSize() == elem_size, path, ": dataset '", name,
+               "' holds elements of another type (class ", static_cast<int>(ds.getTypeClass()), ", ",
+               ds.getDataType().getSize(), " bytes)");
+  } else {
+    RLAE_CHECK(ds.getTypeClass() == H5T_STRING && ds.getStrType().isVariableStr(), path, ": dataset '", name,
+               "' does not hold variable-length strings");
+  }
+  if (numel == 0) return;
+  const H5::DSetCreatPropList props = ds.getCreatePlist();
+  RLAE_CHECK(props.getLayout() == H5D_CHUNKED, path, ": dataset '", name, "' is not chunked (rlae writes chunks)");
+  std::vector<hsize_t> chunk(dims.size());
+  RLAE_CHECK(props.getChunk(static_cast<int>(chunk.size()), chunk.data()) == static_cast<int>(dims.size()), path,
+             ": dataset '", name, "' has chunks of another rank");
+  for (size_t i = 0; i < dims.size(); ++i) {
+    RLAE_CHECK(chunk[i] >= 1 && chunk[i] <= std::max<hsize_t>(dims[i], 1) && (i == 0 || chunk[i] == dims[i]), path,
+               ": dataset '", name, "' has chunks rlae does not write");
+  }
+  const int nfilters = props.getNfilters();
+  for (int i = 0; i < nfilters; ++i) {
+    unsigned int flags = 0, config = 0;
+    size_t nelmts = 0;
+    char fname[64];
+    const H5Z_filter_t f = props.getFilter(i, flags, nelmts, nullptr, sizeof(fname), fname, config);
+    RLAE_CHECK(f == H5Z_FILTER_SHUFFLE || f == H5Z_FILTER_DEFLATE, path, ": dataset '", name, "' uses filter ", f,
+               " (rlae writes shuffle and deflate only)");
+  }
+}
+
+void check_dataset_extent(H5::DataSet& ds, const std::vector<hsize_t>& dims, size_t elem_size, const char* name,
+                          const std::string& path) {
+  const hsize_t storage = ds.getStorageSize();
+  const long double limit = 1100.0L * static_cast<long double>(storage) + 4096.0L;
+  long double bytes = static_cast<long double>(elem_size);
+  for (hsize_t d : dims) bytes *= static_cast<long double>(d);
+  RLAE_CHECK(bytes <= limit, path, ": dataset '", name, "' claims ", static_cast<double>(bytes),
+             " bytes but stores ", storage, " (a damaged shard)");
+}
+
+// HDF5's shuffle filter, undone: bytes grouped by their place in the element.
+void unshuffle(std::vector<uint8_t>& buf, size_t elem) {
+  if (elem <= 1) return;
+  const size_t n = buf.size() / elem;
+  std::vector<uint8_t> out(buf.size());
+  for (size_t j = 0; j < elem; ++j)
+    for (size_t i = 0; i < n; ++i) out[i * elem + j] = buf[j * n + i];
+  std::copy(buf.begin() + static_cast<std::ptrdiff_t>(n * elem), buf.end(), out.begin() + static_cast<std::ptrdiff_t>(n * elem));
+  buf.swap(out);
+}
+
+// Reads a numeric dataset chunk by chunk: each chunk's stored bytes with
+// H5Dread_chunk (HDF5 reads exactly what the chunk index says from the file),
+// inflated and unshuffled here into buffers of the chunk's exact size. HDF5's own
+// read path decodes chunks into buffers it sizes from the file's messages and
+// overflowed them on forged shards (tests/fuzz/fuzz_replay.cpp); here a chunk
+// that does not decode to its size is an error naming the dataset.
+void read_chunks(H5::DataSet& ds, const std::vector<hsize_t>& dims, size_t elem, uint8_t* out, const char* name,
+                 const std::string& path) {
+  const H5::DSetCreatPropList props = ds.getCreatePlist();
+  std::vector<hsize_t> chunk(dims.size());
+  props.getChunk(static_cast<int>(chunk.size()), chunk.data());
+  size_t row_bytes = elem;
+  for (size_t i = 1; i < dims.size(); ++i) row_bytes *= dims[i];
+  const size_t chunk_bytes = row_bytes * chunk[0];
+  std::vector<H5Z_filter_t> filters;
+  for (int i = 0; i < props.getNfilters(); ++i) {
+    unsigned int flags = 0, config = 0;
+    size_t nelmts = 0;
+    char fname[64];
+    filters.push_back(props.getFilter(i, flags, nelmts, nullptr, sizeof(fname), fname, config));
+  }
+  const hsize_t expected = (dims[0] + chunk[0] - 1) / chunk[0];
+  hsize_t nchunks = 0;
+  RLAE_CHECK(H5Dget_num_chunks(ds.getId(), ds.getSpace().getId(), &nchunks) >= 0 && nchunks == expected, path, ": dataset '", name,
+             "' has ", nchunks, " chunks, expected ", expected);
+  std::vector<bool> seen(expected, false);
+  for (hsize_t c = 0; c < nchunks; ++c) {
+    std::vector<hsize_t> offset(dims.size());
+    unsigned mask = 0;
+    haddr_t addr = 0;
+    hsize_t stored = 0;
+    RLAE_CHECK(H5Dget_chunk_info(ds.getId(), ds.getSpace().getId(), c, offset.data(), &mask, &addr, &stored) >= 0, path,
+               ": dataset '", name, "': cannot read its chunk index");
+    bool inner_zero = true;
+    for (size_t i = 1; i < offset.size(); ++i) inner_zero = inner_zero && offset[i] == 0;
+    RLAE_CHECK(inner_zero && offset[0] % chunk[0] == 0 && offset[0] < dims[0] && !seen[offset[0] / chunk[0]] &&
+                   stored >= 1 && stored <= chunk_bytes + chunk_bytes / 8 + 4096,
+               path, ": dataset '", name, "' has a damaged chunk index");
+    seen[offset[0] / chunk[0]] = true;
+    std::vector<uint8_t> buf(stored);
+    uint32_t skipped = 0;
+    RLAE_CHECK(H5Dread_chunk(ds.getId(), H5P_DEFAULT, offset.data(), &skipped, buf.data()) >= 0, path, ": dataset '",
+               name, "': cannot read chunk ", c);
+    for (size_t f = filters.size(); f-- > 0;) {
+      if (skipped & (1u << f)) continue;
+      if (filters[f] == H5Z_FILTER_DEFLATE) {
+        std::vector<uint8_t> raw(chunk_bytes);
+        uLongf got = static_cast<uLongf>(raw.size());
+        const int z = ::uncompress(raw.data(), &got, buf.data(), static_cast<uLong>(buf.size()));
+        RLAE_CHECK(z == Z_OK && got == chunk_bytes, path, ": dataset '", name, "': chunk ", c,
+                   " does not inflate to its ", chunk_bytes, " bytes (a damaged shard)");
+        buf.swap(raw);
+      } else {
+        unshuffle(buf, elem);
+      }
+    }
+    RLAE_CHECK(buf.size() == chunk_bytes, path, ": dataset '", name, "': chunk ", c, " holds ", buf.size(),
+               " bytes, not ", chunk_bytes);
+    const size_t rows = std::min<hsize_t>(chunk[0], dims[0] - offset[0]);
+    std::memcpy(out + offset[0] * row_bytes, buf.data(), rows * row_bytes);
+  }
+}
+
 at::Tensor read_tensor(H5::Group& g, const char* name, at::ScalarType dtype, int dim, const std::string& path) {
   RLAE_CHECK(g.nameExists(name), path, ": replay shard lacks dataset '", name, "'");
   H5::DataSet ds = g.openDataSet(name);
@@ -84,9 +215,13 @@ at::Tensor read_tensor(H5::Group& g, const char* name, at::ScalarType dtype, int
              space.getSimpleExtentNdims(), " dimensions, expected ", dim);
   std::vector<hsize_t> dims(dim);
   space.getSimpleExtentDims(dims.data());
+  check_dataset_extent(ds, dims, at::elementSize(dtype), name, path);
+  check_dataset_layout(ds, dims, dtype == at::kFloat ? H5T_FLOAT : H5T_INTEGER, at::elementSize(dtype), name, path);
+  RLAE_CHECK(ds.getDataType() == h5_type(dtype), path, ": dataset '", name, "' is not stored as native ",
+             at::toString(dtype), " (rlae writes that type)");
   std::vector<int64_t> sizes(dims.begin(), dims.end());
   at::Tensor t = at::empty(sizes, at::TensorOptions().dtype(dtype));
-  if (t.numel() > 0) ds.read(t.data_ptr(), h5_type(dtype));
+  if (t.numel() > 0) read_chunks(ds, dims, at::elementSize(dtype), static_cast<uint8_t*>(t.data_ptr()), name, path);
   return t;
 }
 
@@ -96,6 +231,8 @@ std::vector<std::string> read_strings(H5::Group& g, const char* name, const std:
   hsize_t n = 0;
   RLAE_CHECK(ds.getSpace().getSimpleExtentNdims() == 1, path, ": dataset '", name, "' must be 1-D");
   ds.getSpace().getSimpleExtentDims(&n);
+  check_dataset_extent(ds, {n}, 16, name, path);  // a variable-length string: 16 bytes of reference each
+  check_dataset_layout(ds, {n}, H5T_STRING, 0, name, path);
   std::vector<std::string> out(n);
   if (n == 0) return out;
   H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "actors/agent_checkpoint.h"
 #include "common/channel.h"
 #include "common/check.h"
+#include "common/checkpoint_meta.h"
 #include "common/dataset.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -101,11 +103,11 @@ std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& l
              "); cannot resume with these (their weights, config.json or tokenizer.json, or their order, differ)");
   RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
              meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
+  start = checkpoint_meta_int(meta, "iteration", path);
+  version = checkpoint_meta_int(meta, "policy_version", path);
   NamedTensors state;
   for (const auto& n : file->names()) state.push_back({n, file->get(n).clone()});
   learner.load_state(state);
-  start = std::stoll(meta.at("iteration"));
-  version = std::stoll(meta.at("policy_version"));
   RLAE_LOG(info, "resuming from ", path, " at iteration ", start);
   return {start, version};
 }
@@ -155,15 +157,33 @@ std::vector<Problem> load_training_problems(const TrainConfig& cfg) {
 }
 
 void check_train_config(const TrainConfig& cfg) {
+  // Bad option values: UsageError (exit 2), checked before any member loads.
   RLAE_CHECK(cfg.members.size() >= 2, "train: an ensemble needs at least 2 members, got ", cfg.members.size());
-  RLAE_CHECK(cfg.iterations >= 0, "train: --iterations must be >= 0, got ", cfg.iterations);
-  RLAE_CHECK(cfg.prompts_per_iteration >= 1, "train: --batch must be >= 1, got ", cfg.prompts_per_iteration);
-  RLAE_CHECK(cfg.checkpoint_every >= 1, "train: --checkpoint-every must be >= 1, got ", cfg.checkpoint_every);
-  RLAE_CHECK(cfg.groups >= 1, "train: --groups must be >= 1, got ", cfg.groups);
-  // The learner's own settings, before any member loads (PpoLearner checks them again).
-  RLAE_CHECK(cfg.ppo.lr > 0 && cfg.ppo.clip > 0 && cfg.ppo.epochs >= 1 && cfg.ppo.minibatches >= 1,
-             "train: --lr and --clip must be > 0, --epochs and --minibatches >= 1 (got ", cfg.ppo.lr, ", ",
-             cfg.ppo.clip, ", ", cfg.ppo.epochs, ", ", cfg.ppo.minibatches, ")");
+  RLAE_USAGE_CHECK(cfg.iterations >= 0, "rlae train: --iterations must be >= 0, got ", cfg.iterations);
+  RLAE_USAGE_CHECK(cfg.prompts_per_iteration >= 1, "rlae train: --batch must be >= 1, got ", cfg.prompts_per_iteration);
+  RLAE_USAGE_CHECK(cfg.checkpoint_every >= 1, "rlae train: --checkpoint-every must be >= 1, got ",
+                   cfg.checkpoint_every);
+  RLAE_USAGE_CHECK(cfg.groups >= 1, "rlae train: --groups must be >= 1, got ", cfg.groups);
+  RLAE_USAGE_CHECK(cfg.slots >= 1, "rlae train: --slots must be >= 1, got ", cfg.slots);
+  RLAE_USAGE_CHECK(cfg.agent_hidden >= 1 && cfg.ppo.critic_hidden >= 1,
+                   "rlae train: --agent-hidden and --critic-hidden must be >= 1, got ", cfg.agent_hidden, " and ",
+                   cfg.ppo.critic_hidden);
+  // The learner's own settings (PpoLearner checks them again).
+  RLAE_USAGE_CHECK(cfg.ppo.lr > 0 && std::isfinite(cfg.ppo.lr), "rlae train: --lr must be > 0, got ", cfg.ppo.lr);
+  RLAE_USAGE_CHECK(cfg.ppo.clip > 0 && std::isfinite(cfg.ppo.clip), "rlae train: --clip must be > 0, got ",
+                   cfg.ppo.clip);
+  RLAE_USAGE_CHECK(cfg.ppo.epochs >= 1 && cfg.ppo.minibatches >= 1,
+                   "rlae train: --epochs and --minibatches must be >= 1, got ", cfg.ppo.epochs, " and ",
+                   cfg.ppo.minibatches);
+  RLAE_USAGE_CHECK(cfg.ppo.gamma >= 0 && cfg.ppo.gamma <= 1 && cfg.ppo.gae_lambda >= 0 && cfg.ppo.gae_lambda <= 1,
+                   "rlae train: --gamma and --gae-lambda must be in [0, 1], got ", cfg.ppo.gamma, " and ",
+                   cfg.ppo.gae_lambda);
+  RLAE_USAGE_CHECK(cfg.ppo.entropy_coef >= 0 && cfg.ppo.value_coef >= 0 && std::isfinite(cfg.ppo.entropy_coef) &&
+                       std::isfinite(cfg.ppo.value_coef),
+                   "rlae train: --entropy-coef and --value-coef must be >= 0, got ", cfg.ppo.entropy_coef, " and ",
+                   cfg.ppo.value_coef);
+  RLAE_USAGE_CHECK(cfg.ppo.max_grad_norm >= 0, "rlae train: --max-grad-norm must be >= 0 (0: no clipping), got ",
+                   cfg.ppo.max_grad_norm);
 }
 
 IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& progress) {
@@ -175,6 +195,7 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.prompts_per_iteration));
   std::vector<Member> members;
   for (const auto& d : cfg.members) members.push_back(load_member(d, mo));
+  for (const Member& m : members) check_prompts_fit(m, data, cfg.train_data, cfg.ensemble.max_new_tokens);
   RLAE_LOG(info, "train: one process on ", local_host_name(), ": ", members.size(), " members on ", mo.device.str(),
            " (--device ", mo.placement, "), learner on cpu");
   const UnionVocab vocab = UnionVocab::load_or_build(vocab_members(members), cfg.out + "/cache");

@@ -44,6 +44,9 @@ void check_config(const PretrainConfig& c) {
   RLAE_USAGE_CHECK(c.lr > 0 && c.min_lr >= 0 && c.min_lr <= c.lr, "--lr must be positive and --min-lr in [0, lr]");
   RLAE_USAGE_CHECK(c.warmup_steps >= 0 && c.weight_decay >= 0 && c.grad_clip >= 0,
                    "--warmup-steps, --weight-decay and --grad-clip must be >= 0");
+  RLAE_USAGE_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+                   "--beta1 and --beta2 must be in [0, 1), got ", c.beta1, " and ", c.beta2);
+  RLAE_USAGE_CHECK(c.init_std > 0 && c.init_std < 1e3, "--init-std must be positive, got ", c.init_std);
   RLAE_USAGE_CHECK(c.batch_size > 0, "--batch-size must be positive");
   RLAE_USAGE_CHECK(c.steps >= 0 && c.max_minutes >= 0 && c.stop_after >= 0,
                    "--steps, --max-minutes and --stop-after must be >= 0");

@@ -97,4 +97,76 @@ if [ "${gpus:-0}" = 0 ]; then
 else
   echo "skip --device cuda without a GPU: $gpus GPUs visible here"
 fi
+# Every bad option value exits 2 with one line naming the option, before any file is read (issue 17).
+bad_value() {  # NAME TEXT CMD...
+  local name=$1 text=$2; shift 2
+  check "$name" 2 "$@" && contains "$name" "$text"
+  [ "$(wc -l <<<"$out")" = 1 ] || { echo "FAIL $name: not one line: $out"; fail=1; }
+}
+tr=(train --members a,b --train-data "$tmp/none.jsonl" --out "$tmp/run")
+bad_value "train --algo" "algorithm 'foo'" "$rlae" "${tr[@]}" --algo foo
+bad_value "train --answer-mode" "answer mode 'foo'" "$rlae" "${tr[@]}" --answer-mode foo
+bad_value "train --mix" "mix mode 'foo'" "$rlae" "${tr[@]}" --mix foo
+bad_value "train --families" "--families: empty item" "$rlae" "${tr[@]}" --families ,
+bad_value "train --batch 0" "--batch must be >= 1" "$rlae" "${tr[@]}" --batch 0
+bad_value "train --lr" "--lr must be > 0" "$rlae" "${tr[@]}" --lr -0.001
+bad_value "train --gamma" "--gamma and --gae-lambda" "$rlae" "${tr[@]}" --gamma 2
+bad_value "train --max-grad-norm" "--max-grad-norm must be >= 0" "$rlae" "${tr[@]}" --max-grad-norm -1
+bad_value "train --slots" "--slots must be >= 1" "$rlae" "${tr[@]}" --slots 0
+bad_value "train --heartbeat-ms" "heartbeat_ms must be positive" "$rlae" "${tr[@]}" --heartbeat-ms 0
+bad_value "train --max-policy-lag" "--max-policy-lag must be >= 0" "$rlae" "${tr[@]}" --max-policy-lag -1
+ev=(eval --models a,b --data "$tmp/none.jsonl")
+bad_value "eval --mix" "mix mode 'foo'" "$rlae" "${ev[@]}" --mix foo
+bad_value "eval --answer-mode" "answer mode 'foo'" "$rlae" "${ev[@]}" --answer-mode foo
+bad_value "eval --temperature" "--temperature must be >= 0" "$rlae" "${ev[@]}" --temperature -1
+bad_value "eval --span" "--span and --top-k" "$rlae" "${ev[@]}" --span 0
+bad_value "eval --per-family" "--per-family must be >= 0" "$rlae" "${ev[@]}" --per-family -1
+bad_value "eval --policy unknown" "unknown policy" "$rlae" "${ev[@]}" --policy foo
+bad_value "eval --policy weights" "'x' is not a number" "$rlae" "${ev[@]}" --policy weights:x,1
+bad_value "eval --policy single" "member index 9" "$rlae" "${ev[@]}" --policy single:9
+bad_value "eval --policy long index" "member index -1" "$rlae" "${ev[@]}" --policy single:99999999999999999999
+pt=(pretrain --tokenizer x.json --data x.jsonl --out "$tmp/pt" --steps 1)
+bad_value "pretrain --beta1" "--beta1 and --beta2" "$rlae" "${pt[@]}" --beta1 2
+bad_value "pretrain --init-std" "--init-std must be positive" "$rlae" "${pt[@]}" --init-std 0
+bad_value "bench exchange --ranks" "--ranks: 'x' is not an integer" "$rlae" bench exchange --ranks 2,x
+bad_value "bench exchange --iters" "--iters" "$rlae" bench exchange --iters 0
+bad_value "bench decode --batches" "--batches: 'x' is not an integer" "$rlae" bench decode --batches x --python /nonexistent
+bad_value "bench decode --sizes" "--sizes: expected tiny" "$rlae" bench decode --sizes huge --python /nonexistent
+bad_value "bench ensemble --batches" "--batches: 0 is outside" "$rlae" bench ensemble --models a,b --batches 0
+bad_value "bench ensemble --mix" "mix mode 'foo'" "$rlae" bench ensemble --models a,b --mix foo
+bad_value "bench train --layouts" "--layouts: inprocess or mpirun" "$rlae" bench train --members a,b --layouts foo
+bad_value "bench train --max-new-tokens" "--max-new-tokens and --batch" "$rlae" bench train --members a,b --max-new-tokens 0
+bad_value "sweep slurm --time" "is not a Slurm time" "$rlae" sweep slurm --sweep "$tmp/none" --time 'xx'
+bad_value "sweep slurm --time newline" "is not a Slurm time" "$rlae" sweep slurm --sweep "$tmp/none" --time $'1:00\n#SBATCH --x'
+
+# Checks before work: every prompt of the data fits every member's context with
+# --max-new-tokens, before any decoding (the zoo's members have 128 positions).
+zoo="$here/../../experiments/members"
+if [ -f "$zoo/addsub/config.json" ]; then
+  printf '%s\n' '{"id": "s-1", "task": "add", "question": "What is 1 + 2?", "answer": "#### 3"}' \
+    '{"id": "s-2", "task": "add", "question": "Tom has 3 apples and buys 4 more. How many apples does he have now?", "answer": "#### 7"}' \
+    >"$tmp/short.jsonl"
+  long=$(printf 'one plus %.0s' $(seq 1 80))
+  printf '{"id": "s-1", "task": "add", "question": "1 + 1?", "answer": "#### 2"}\n{"id": "too-long", "task": "add", "question": "%s 1?", "answer": "#### 1"}\n' \
+    "$long" >"$tmp/long.jsonl"
+  check "eval default --max-new-tokens" 2 "$rlae" eval --models "$zoo/addsub,$zoo/muldiv" --data "$tmp/short.jsonl"
+  contains "eval default --max-new-tokens" "--max-new-tokens 128 does not fit member"
+  contains "eval default --max-new-tokens" "short.jsonl:2 (id s-2)"
+  contains "eval default --max-new-tokens" "use --max-new-tokens"
+  n=$(sed -n 's/.*use --max-new-tokens \([0-9]*\) or less.*/\1/p' <<<"$out")
+  # The largest value offered works: eval runs (1 problem), and one more does not.
+  check "eval the offered --max-new-tokens" 0 "$rlae" eval --model "$zoo/addsub" --data "$tmp/short.jsonl" --per-family 1 --max-new-tokens "${n:-0}"
+  check "eval one more than offered" 2 "$rlae" eval --model "$zoo/addsub" --data "$tmp/short.jsonl" --max-new-tokens $(( ${n:-0} + 1 ))
+  check "eval prompt longer than the context" 1 "$rlae" eval --model "$zoo/addsub" --data "$tmp/long.jsonl" --max-new-tokens 8
+  contains "eval prompt longer than the context" "long.jsonl:2 (id too-long): the prompt has"
+  contains "eval prompt longer than the context" "128 positions"
+  check "train prompt check before decoding" 2 "$rlae" train --members "$zoo/addsub,$zoo/muldiv" --train-data "$tmp/short.jsonl" \
+    --out "$tmp/fit" --iterations 1 --threads 1
+  contains "train prompt check before decoding" "short.jsonl:2 (id s-2)"
+  [ ! -e "$tmp/fit/metrics.jsonl" ] || { echo "FAIL train prompt check: decoded before the check"; fail=1; }
+  check "generate default --max-new-tokens" 2 "$rlae" generate --model "$zoo/addsub" --prompt "What is 1 + 2?"
+  contains "generate default --max-new-tokens" "use --max-new-tokens"
+else
+  echo "skip prompt checks: no zoo members at $zoo"
+fi
 exit $fail

@@ -8,12 +8,7 @@
 #   kill -9 of the learner -> job ends (mpirun's report), rc != 0
 set -u
 rlae=$1; fixture=$2; python=$3
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-mpirun="$here/launch/mpirun.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok=0; fail=0
-pass() { echo "ok   $1"; ok=$((ok+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
 common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8
         --threads 1 --agent-hidden 16 --critic-hidden 16 --dead-after-ms 3000 --heartbeat-ms 200)
 
@@ -102,5 +97,18 @@ if every=1 start kill0 2 "$mpirun" -np 3 "$rlae"; then
   lossy=1 resumes kill0 "$mpirun" -np 3 "$rlae"
 else bad "kill -9 learner: the run did not start"; fi
 
-echo "$ok passed, $fail failed"
-[ "$fail" = 0 ]
+# A full disk under metrics.jsonl (/dev/full: every write fails with ENOSPC), in-process
+# and under mpirun: one line naming the file, exit 1, the checkpoint of iteration 1 intact.
+for how in inprocess mpirun; do
+  mkdir -p "$tmp/full-$how" && ln -sf /dev/full "$tmp/full-$how/metrics.jsonl"
+  launcher=("$rlae"); [ "$how" = mpirun ] && launcher=("$mpirun" -np 3 "$rlae")
+  timeout 120 "${launcher[@]}" train "${common[@]}" --out "$tmp/full-$how" --iterations 3 --checkpoint-every 1 \
+    >"$tmp/full-$how.log" 2>&1; rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "metrics.jsonl: write failed (disk full?)" "$tmp/full-$how.log" \
+    && [ -f "$tmp/full-$how/checkpoints/ckpt-000001.safetensors" ] \
+    && "$python" -c "from safetensors.numpy import load_file; import sys; load_file(sys.argv[1])" \
+         "$tmp/full-$how/checkpoints/ckpt-000001.safetensors" \
+    && pass "metrics.jsonl on a full disk ($how): rc $rc, checkpoint 1 intact" \
+    || bad "metrics.jsonl on a full disk ($how): rc $rc: $(tail -3 "$tmp/full-$how.log")"
+done
+summary

@@ -5,11 +5,7 @@
 # override changes it, and bad runs / shards / options are one-line errors.
 set -u
 rlae=$1; fixture=$2; python=$3
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok=0; fail=0
-pass() { echo "ok   $1"; ok=$((ok+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
 run=$tmp/run
 if timeout 180 "$here/launch/mpirun.sh" -np 5 "$rlae" train --members "$fixture/a,$fixture/b" \
      --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8 --threads 1 --agent-hidden 16 \
@@ -90,5 +86,4 @@ head -c 700 "$run/replay/shard-000001.h5" > "$tmp/broken/replay/shard-000001.h5"
 expect "truncated shard named" 1 "shard-000001.h5" "$rlae" replay inspect --run "$tmp/broken"
 expect "truncated shard stops replay train" 1 "shard-000001.h5" "$rlae" replay train --run "$tmp/broken" --out "$tmp/y"
 
-echo "$ok passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

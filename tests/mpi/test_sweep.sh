@@ -5,10 +5,7 @@
 # the generated Slurm array script the way Slurm would (SLURM_ARRAY_TASK_ID set).
 set -u
 rlae=$1; fixture=$2; python=$3
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok=0; fail=0
-pass() { echo "ok   $1"; ok=$((ok+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
 expect() { # expect NAME RC TEXT CMD...: exit RC, one line of output containing TEXT
   local name=$1 want=$2 text=$3; shift 3
   local out; out=$("$@" 2>&1); local rc=$?
@@ -85,5 +82,4 @@ fi
 expect "no sweep here" 1 "sweep.json: missing" "$rlae" sweep compare --sweep "$tmp"
 expect "unknown subcommand" 2 "plan" "$rlae" sweep frobnicate
 
-echo "$ok passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

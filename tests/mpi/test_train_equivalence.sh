@@ -7,12 +7,7 @@
 # from timings, and the same replay shards.
 set -u
 rlae=$1; fixture=$2; python=$3
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-mpirun="$here/launch/mpirun.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok=0; fail=0
-pass() { echo "ok   $1"; ok=$((ok+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
 common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 4 --max-new-tokens 10
         --threads 1 --agent-hidden 16 --critic-hidden 16 --iterations 4 --checkpoint-every 2 --seed 7
         --max-policy-lag 0 --lr 1e-2)
@@ -70,5 +65,4 @@ if out=$(same_runs "$tmp/two" "$tmp/np5" 2>&1); then pass "np 5 = in-process --g
 # The two-group run is not the one-group run (the test can tell runs apart).
 if same_runs "$tmp/one" "$tmp/two" >/dev/null 2>&1; then bad "--groups 2 equals --groups 1"; else pass "--groups 2 differs from 1 group"; fi
 
-echo "$ok passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

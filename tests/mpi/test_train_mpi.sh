@@ -5,12 +5,7 @@
 # last checkpoint stays intact.
 set -u
 rlae=$1; fixture=$2; python=$3
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-mpirun="$here/launch/mpirun.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok=0; fail=0
-pass() { echo "ok   $1"; ok=$((ok+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
 common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8
         --threads 1 --agent-hidden 16 --critic-hidden 16)
 
@@ -78,5 +73,4 @@ if "$python" -c "import sys; from safetensors.numpy import load_file; t = load_f
 then pass "checkpoint intact ($ckpt)"; else bad "checkpoint unreadable: $ckpt"; fi
 ls "$tmp/kill/checkpoints" | grep -q '\.tmp' && bad "a temporary checkpoint was left behind" || pass "no half-written checkpoint"
 
-echo "$ok passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -1,0 +1,94 @@
+// libFuzzer target for the HDF5 replay shard reader (learner/replay.cpp:
+// read_replay_shard, behind rlae replay inspect|export|train).
+//
+//   tests/fuzz/run.sh replay [SECONDS]
+//
+// An input is a shard file's bytes. It must read as a complete, valid
+// trajectory batch or throw rlae::Error naming the file (HDF5's own errors are
+// turned into rlae::Error). A crash, a sanitizer report, an allocation beyond
+// the fuzzer's memory limit, or another exception is a finding (one inside
+// libhdf5 itself included: the reader gives it whatever the file holds). The
+// corpus is seeded with a shard written by write_replay_shard when empty.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <string>
+
+#include "common/check.h"
+#include "common/trajectory.h"
+#include "learner/replay.h"
+#include "tests/fuzz/fuzz_util.h"
+
+namespace {
+
+rlae::TrajectoryBatch small_batch() {
+  rlae::TrajectoryBatch b;
+  const int64_t N = 3, A = 2, D = 3, K = 2;
+  b.obs = at::arange(N * A * D, at::kFloat).reshape({N, A, D});
+  b.share_obs = at::ones({N, K * D}, at::kFloat);
+  b.actions = at::full({N, A, 1}, 0.5f, at::kFloat);
+  b.logprobs = at::zeros({N, A}, at::kFloat);
+  b.weights = at::full({N, K}, 0.5f, at::kFloat);
+  b.rewards = at::tensor({1.0f, 0.0f, 0.0f});
+  b.dones = at::tensor({1, 0, 1}, at::kByte);
+  b.values = at::zeros({N}, at::kFloat);
+  b.policy_version = at::zeros({N}, at::kLong);
+  b.episode = at::tensor({0, 1, 1}, at::kLong);
+  b.span_index = at::tensor({0, 0, 1}, at::kInt);
+  b.prompt_id = {"p0", "p1"};
+  b.task = {"add", "mul"};
+  b.text = {"#### 7", "r\xC3\xA9ponse"};
+  b.correct = {1, 0};
+  return b;
+}
+
+void seed_corpus(const std::string& dir) {
+  mkdir(dir.c_str(), 0755);
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  bool empty = true;
+  while (dirent* e = readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+  closedir(d);
+  if (!empty) return;
+  rlae::ShardInfo info;
+  info.config_hash = "0123456789abcdef";
+  info.run_id = "fuzz";
+  info.algo = "mappo";
+  info.iteration = 3;
+  try {
+    rlae::write_replay_shard(dir + "/seed-shard.h5", small_batch(), info);
+  } catch (const rlae::Error& e) {
+    std::fprintf(stderr, "fuzz_replay: could not write the seed shard: %s\n", e.what());
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  at::set_num_threads(1);
+  for (int i = 1; i < *argc; ++i) {
+    if ((*argv)[i][0] != '-') {
+      seed_corpus((*argv)[i]);
+      break;
+    }
+  }
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::string path = fuzz::scratch_path("replay", ".h5");
+  fuzz::write_bytes(path, std::string(reinterpret_cast<const char*>(data), size));
+  try {
+    rlae::ShardInfo info;
+    const rlae::TrajectoryBatch b = rlae::read_replay_shard(path, &info);
+    b.validate();  // the reader validated it: must not throw now
+  } catch (const rlae::Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+// Helpers shared by the libFuzzer targets: a per-process scratch path, writing
+// an input to a file, splitting an input at NUL bytes into several files' texts.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace fuzz {
+
+// <dir>/rlae_fuzz_<tag>_<pid><suffix>, in /dev/shm when there is one (a file in
+// memory: no disk I/O per execution), else /tmp.
+inline std::string scratch_path(const std::string& tag, const std::string& suffix) {
+  static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  return dir + "/rlae_fuzz_" + tag + "_" + std::to_string(getpid()) + suffix;
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) std::abort();  // the fuzzer's own scratch file: not a finding in the parser
+  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
+  std::fclose(f);
+}
+
+// "a\0b\0c" -> {"a", "b", "c"}, at most `parts` pieces (the last keeps any further NULs).
+inline std::vector<std::string> split_nul(const uint8_t* data, size_t size, size_t parts) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i < size; ++i) {
+    if (data[i] == 0 && out.size() + 1 < parts) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(static_cast<char>(data[i]));
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+}  // namespace fuzz

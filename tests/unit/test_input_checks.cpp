@@ -1,0 +1,158 @@
+// Parsers of user input that the fuzz targets (tests/fuzz/) exercise, pinned on the
+// cases they found or that were fixed with them (issue 17): checkpoint metadata
+// numbers, the shard index, sweep grids too large to expand, integer option lists,
+// option values as usage errors, replay shards that would make libhdf5 overflow,
+// and the prompt check before decoding.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <ATen/ATen.h>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "common/check.h"
+#include "common/checkpoint_meta.h"
+#include "common/dataset.h"
+#include "common/fs.h"
+#include "common/options.h"
+#include "common/safetensors_format.h"
+#include "common/sweep_grid.h"
+#include "learner/replay.h"
+
+namespace rlae {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CheckpointMeta, NumbersAreReadOrRefusedWithTheKey) {
+  const std::map<std::string, std::string> meta = {
+      {"iteration", "10"}, {"policy_version", "007"}, {"num_members", "x3"}, {"obs_width", ""},
+      {"big", "1234567890123456789"}, {"neg", "-1"}};
+  EXPECT_EQ(checkpoint_meta_int(meta, "iteration", "c.safetensors"), 10);
+  EXPECT_EQ(checkpoint_meta_int(meta, "policy_version", "c.safetensors"), 7);
+  // Was `rlae train: error: stoll` for a non-numeric iteration.
+  for (const char* key : {"num_members", "obs_width", "big", "neg"}) {
+    const std::string e = error_of([&] { checkpoint_meta_int(meta, key, "c.safetensors"); });
+    EXPECT_NE(e.find("c.safetensors: metadata '" + std::string(key) + "'"), std::string::npos) << e;
+    EXPECT_NE(e.find("not a non-negative integer"), std::string::npos) << e;
+  }
+  const std::string missing = error_of([&] { checkpoint_meta_int(meta, "seed", "c.safetensors"); });
+  EXPECT_NE(missing.find("metadata 'seed' missing"), std::string::npos) << missing;
+}
+
+TEST(ShardIndex, ListsShardsAndRefusesBadNames) {
+  const auto listed = parse_shard_index(
+      R"({"metadata": {}, "weight_map": {"a.weight": "model-1.safetensors", "b.weight": "model-2.safetensors"}})",
+      "idx.json");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].second, "model-1.safetensors");
+  for (const std::string bad : {R"({"weight_map": {"a": "../x.safetensors"}})", R"({"weight_map": {"a": ".."}})",
+                                R"({"weight_map": {"a": ""}})", R"({"weight_map": {"a": 3}})", R"({"weight_map": {}})",
+                                R"({"weight_map": []})", "[1, 2", R"({"weight_map": {"a": "x\u0000y"}})"}) {
+    EXPECT_NE(error_of([&] { parse_shard_index(bad, "idx.json"); }).find("idx.json"), std::string::npos) << bad;
+  }
+}
+
+class InputFiles : public ::testing::Test {
+ protected:
+  std::string dir = ::testing::TempDir() + "rlae_inputs_" + std::to_string(::getpid());
+  void SetUp() override { ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0); }
+  void TearDown() override { std::system(("rm -rf " + dir).c_str()); }
+};
+
+TEST_F(InputFiles, SweepGridThatCannotBeExpandedIsRefused) {
+  // 12 axes of 3 values: 531,441 trials (the fuzzer's grid of many axes ran out of memory).
+  std::string text = "[grid]\n";
+  for (int i = 0; i < 12; ++i) text += "k" + std::to_string(i) + " = 1, 2, 3\n";
+  write_file_atomic(dir + "/big.ini", text);
+  const std::string e = error_of([&] { parse_sweep_grid(dir + "/big.ini"); });
+  EXPECT_NE(e.find("more than 100000 trials"), std::string::npos) << e;
+  write_file_atomic(dir + "/ok.ini", "[grid]\nlr = 1e-4, 3e-4\nseed = 0, 1, 2\n");
+  EXPECT_EQ(expand_sweep(parse_sweep_grid(dir + "/ok.ini")).size(), 6u);
+}
+
+TEST_F(InputFiles, ProblemsKnowTheirLine) {
+  write_file_atomic(dir + "/d.jsonl", "\n{\"question\": \"q1\", \"answer\": \"#### 1\"}\n\n"
+                                       "{\"id\": \"x\", \"question\": \"q2\", \"answer\": \"#### 2\"}\n");
+  const auto ps = load_dataset(dir + "/d.jsonl");
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_EQ(ps[0].line, 2);
+  EXPECT_EQ(ps[0].id, "d-2");
+  EXPECT_EQ(ps[1].line, 4);
+}
+
+TEST(OptionValues, IntegerListsAndUsageErrors) {
+  EXPECT_EQ(parse_int_list("1, 32", "--batches", 1, 64), (std::vector<int64_t>{1, 32}));
+  EXPECT_THROW(parse_int_list("1,x", "--batches", 1, 64), UsageError);
+  EXPECT_THROW(parse_int_list("0", "--batches", 1, 64), UsageError);
+  EXPECT_THROW(parse_int_list("99999999999999999999", "--batches", 1, 64), UsageError);  // no std::out_of_range
+  EXPECT_THROW(parse_int_list("1,,2", "--batches", 1, 64), UsageError);
+  try {
+    option_values("rlae eval: ", [] { return split_list(",", "--families"); });
+    ADD_FAILURE() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("rlae eval: --families", 0), 0u) << e.what();
+  }
+}
+
+// A shard the replay fuzz target made (tests/fixtures/fuzz/replay-chunk-overflow.h5):
+// its forged chunk made libhdf5's own read path copy past a heap buffer (ASan:
+// heap-buffer-overflow in H5VM_memcpyvv under H5Dread). The reader decodes chunks
+// itself now and refuses it with the file and dataset named.
+TEST(ReplayShardForged, ChunksThatDoNotDecodeToTheirSizeAreErrors) {
+  const std::string path = std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-chunk-overflow.h5";
+  const std::string e = error_of([&] { read_replay_shard(path); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("dataset '"), std::string::npos) << e;
+}
+
+TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
+  TrajectoryBatch b;
+  const int64_t N = 40, A = 2, K = 2;
+  at::manual_seed(1);
+  b.obs = at::randn({N, A, 5});
+  b.share_obs = at::randn({N, 10});
+  b.actions = at::rand({N, A, 1});
+  b.logprobs = at::randn({N, A});
+  b.weights = at::softmax(at::randn({N, K}), 1);
+  b.rewards = at::zeros({N});
+  b.dones = at::zeros({N}, at::kByte);
+  b.dones[N - 1] = 1;
+  b.values = at::randn({N});
+  b.policy_version = at::zeros({N}, at::kLong);
+  b.episode = at::zeros({N}, at::kLong);
+  b.span_index = at::arange(N, at::kInt);
+  b.prompt_id = {"p"};
+  b.task = {"add"};
+  b.text = {"#### 1"};
+  b.correct = {1};
+  const std::string path = dir + "/s.h5";
+  write_replay_shard(path, b, {"h", "r", "mappo", 1});
+  const std::string whole = read_file(path);
+  int errors = 0, read = 0;
+  for (size_t at = 0; at < whole.size(); at += 61) {
+    std::string bad = whole;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    write_file_atomic(dir + "/bad.h5", bad);
+    try {
+      read_replay_shard(dir + "/bad.h5");
+      ++read;
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(read + errors, 10);
+}
+
+}  // namespace
+}  // namespace rlae
