@@ -140,13 +140,16 @@ bad_value "sweep slurm --time" "is not a Slurm time" "$rlae" sweep slurm --sweep
 bad_value "sweep slurm --time newline" "is not a Slurm time" "$rlae" sweep slurm --sweep "$tmp/none" --time $'1:00\n#SBATCH --x'
 
 # Checks before work: every prompt of the data fits every member's context with
-# --max-new-tokens, before any decoding (the zoo's members have 128 positions).
+# --max-new-tokens, before any decoding. s-1 fits the members' context with the default 128
+# new tokens, s-2 (about 50 tokens) does not, and too-long does not fit at all.
 zoo="$here/../../experiments/members"
 if [ -f "$zoo/addsub/config.json" ]; then
+  ctx=$(sed -n 's/.*"max_position_embeddings": *\([0-9]*\).*/\1/p' "$zoo/addsub/config.json")
+  s2="Tom has 3 apples and buys 4 more. Then he finds 5 pears under the old tree by the river and gives 2 of them to his sister Anna, who thanks him twice. How many apples does he have now?"
   printf '%s\n' '{"id": "s-1", "task": "add", "question": "What is 1 + 2?", "answer": "#### 3"}' \
-    '{"id": "s-2", "task": "add", "question": "Tom has 3 apples and buys 4 more. How many apples does he have now?", "answer": "#### 7"}' \
+    "{\"id\": \"s-2\", \"task\": \"add\", \"question\": \"$s2\", \"answer\": \"#### 7\"}" \
     >"$tmp/short.jsonl"
-  long=$(printf 'one plus %.0s' $(seq 1 80))
+  long=$(printf 'one plus %.0s' $(seq 1 "${ctx:-128}"))
   printf '{"id": "s-1", "task": "add", "question": "1 + 1?", "answer": "#### 2"}\n{"id": "too-long", "task": "add", "question": "%s 1?", "answer": "#### 1"}\n' \
     "$long" >"$tmp/long.jsonl"
   check "eval default --max-new-tokens" 2 "$rlae" eval --models "$zoo/addsub,$zoo/muldiv" --data "$tmp/short.jsonl"
@@ -159,12 +162,12 @@ if [ -f "$zoo/addsub/config.json" ]; then
   check "eval one more than offered" 2 "$rlae" eval --model "$zoo/addsub" --data "$tmp/short.jsonl" --max-new-tokens $(( ${n:-0} + 1 ))
   check "eval prompt longer than the context" 1 "$rlae" eval --model "$zoo/addsub" --data "$tmp/long.jsonl" --max-new-tokens 8
   contains "eval prompt longer than the context" "long.jsonl:2 (id too-long): the prompt has"
-  contains "eval prompt longer than the context" "128 positions"
+  contains "eval prompt longer than the context" "$ctx positions"
   check "train prompt check before decoding" 2 "$rlae" train --members "$zoo/addsub,$zoo/muldiv" --train-data "$tmp/short.jsonl" \
     --out "$tmp/fit" --iterations 1 --threads 1
   contains "train prompt check before decoding" "short.jsonl:2 (id s-2)"
   [ ! -e "$tmp/fit/metrics.jsonl" ] || { echo "FAIL train prompt check: decoded before the check"; fail=1; }
-  check "generate default --max-new-tokens" 2 "$rlae" generate --model "$zoo/addsub" --prompt "What is 1 + 2?"
+  check "generate default --max-new-tokens" 2 "$rlae" generate --model "$zoo/addsub" --prompt "$s2"
   contains "generate default --max-new-tokens" "use --max-new-tokens"
 else
   echo "skip prompt checks: no zoo members at $zoo"

@@ -71,15 +71,29 @@ print(f"{len(common)} common checkpoints identical ({', '.join(common)}), {len(m
 PY
 }
 
-# Waits until run NAME wrote N metric lines (its job: $job).
+# Waits until run NAME wrote N metric lines (its job: $job), polling every 10 ms,
+# then stops its ranks (SIGSTOP) so that the interruption lands before the end:
+# an iteration of the fixture takes ~15 ms. thaw NAME continues them; a signal
+# sent meanwhile is delivered when they continue.
 wait_lines() {  # name n
-  for _ in $(seq 1 900); do
-    [ "$(cat "$tmp/$1/metrics.jsonl" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+  for _ in $(seq 1 18000); do
+    if [ "$(cat "$tmp/$1/metrics.jsonl" 2>/dev/null | wc -l)" -ge "$2" ]; then
+      kill -STOP $(rank_pids "$1") 2>/dev/null
+      [ "$(wc -l < "$tmp/$1/metrics.jsonl")" -lt $iters ] && return 0
+      echo "(run $1 reached the last iteration before it could be stopped)"; thaw "$1"; return 1
+    fi
     kill -0 $job 2>/dev/null || return 1
-    sleep 0.2
+    sleep 0.01
   done
   return 1
 }
+rank_pids() {  # name: the MPI ranks of the job writing to $tmp/NAME (not mpirun)
+  local p
+  for p in $(pgrep -f -- "--out $tmp/$1\$"); do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' && echo $p
+  done
+}
+thaw() { kill -CONT $(rank_pids "$1") 2>/dev/null; }
 # Waits at most 60 s for $job; sets rc.
 wait_job() {
   for _ in $(seq 1 300); do kill -0 $job 2>/dev/null || break; sleep 0.2; done
@@ -105,7 +119,8 @@ else bad "uninterrupted run: $(tail -3 "$tmp/whole.log")"; summary; fi
 "$mpirun" -np 3 "$rlae" train "${common[@]}" --seed ${seed:-11} --out "$tmp/term" >"$tmp/term.log" 2>&1 &
 job=$!
 if wait_lines term 3; then
-  kill -TERM $job; wait_job
+  # as Slurm does on scancel / time limit: every task gets the signal, and mpirun
+  kill -TERM $(rank_pids term) $job; sleep 0.2; thaw term; wait_job
   stopped=$(grep -o 'checkpoint saved at iteration [0-9]*' "$tmp/term.log" | grep -o '[0-9]*$')
   [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ -n "$stopped" ] && [ "$stopped" -lt $iters ] \
     && pass "SIGTERM: stopped at iteration $stopped (rc $rc)" || bad "SIGTERM: rc $rc: $(tail -3 "$tmp/term.log")"
@@ -121,7 +136,7 @@ job=$!
 if wait_lines kill 3; then
   p=$(learner_pid kill)
   if [ -n "$p" ]; then kill -9 "$p"; fi
-  wait_job
+  thaw kill; wait_job
   lines=$(wc -l < "$tmp/kill/metrics.jsonl")
   [ -n "$p" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$lines" -ge 3 ] && [ "$lines" -lt $iters ] \
     && pass "kill -9 learner at $lines metric lines (rc $rc; last checkpoint $(cat "$tmp/kill/checkpoints/latest"))" \
