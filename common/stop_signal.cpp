@@ -5,15 +5,32 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
+#include <ctime>
 #include <thread>
 
 namespace rlae {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_first_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
 
+int64_t now_s() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<int64_t>(ts.tv_sec);
+}
+
+// A second signal stops now (Ctrl-C twice), but only 2 s or more after the first:
+// one request often arrives twice (scancel or a terminal signals every process of
+// the job, mpirun among them, and mpirun forwards it to the ranks once more), and
+// the duplicate must not cut the checkpoint short.
 void record(int signo) {
-  if (g_stop != 0) ::_exit(stop_exit_code(signo));  // second signal: stop now
+  if (g_stop != 0) {
+    if (now_s() - static_cast<int64_t>(g_first_s) >= 2) ::_exit(stop_exit_code(signo));
+    return;
+  }
+  g_first_s = static_cast<std::sig_atomic_t>(now_s());
   g_stop = signo;
 }
 

@@ -7,9 +7,10 @@
 
 namespace rlae {
 
-// Installs the handlers (idempotent). A second signal of either kind while a
-// stop is pending restores the default action and re-raises it (a stuck run can
-// still be killed with a second Ctrl-C).
+// Installs the handlers (idempotent). A second signal of either kind, 2 s or more
+// after the first, ends the process at once with 128 + signal (a stuck run can
+// still be killed with a second Ctrl-C); one sooner is the same request delivered
+// twice (scancel signals mpirun and the ranks, and mpirun forwards it) and is ignored.
 void install_stop_signals();
 // 0 while running; the first signal's number once one arrived.
 int stop_requested();

@@ -22,7 +22,7 @@ usage="usage: tests/fuzz/run.sh TARGET|all [SECONDS] | build [TARGET|all]   (tar
 sources() {  # the rlae sources a target links
   case "$1" in
     safetensors) echo common/safetensors_format.cpp common/check.cpp ;;
-    tokenizer) echo common/tokenizer.cpp common/unicode.cpp common/check.cpp ;;
+    tokenizer) echo common/tokenizer.cpp common/regex.cpp common/unicode.cpp common/check.cpp ;;
     wire) echo common/wire.cpp common/check.cpp ;;
     ini) echo common/options.cpp common/sweep_grid.cpp common/fs.cpp common/check.cpp ;;
     grid) echo common/sweep_grid.cpp common/check.cpp ;;
@@ -60,6 +60,7 @@ build() {
   case "$name" in wire_tensor|replay) torch=$(torch_flags) || exit 1 ;; esac
   case "$name" in
     ini) extra=(-lboost_program_options) ;;
+    tokenizer) extra=(-lonig) ;;  # Oniguruma: the split patterns' regex engine
     wire_tensor) read -r -a extra <<<"$torch" ;;
     replay)
       read -r -a extra <<<"$torch"

@@ -123,7 +123,7 @@ if wait_lines term 3; then
   kill -TERM $(rank_pids term) $job; sleep 0.2; thaw term; wait_job
   stopped=$(grep -o 'checkpoint saved at iteration [0-9]*' "$tmp/term.log" | grep -o '[0-9]*$')
   [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ -n "$stopped" ] && [ "$stopped" -lt $iters ] \
-    && pass "SIGTERM: stopped at iteration $stopped (rc $rc)" || bad "SIGTERM: rc $rc: $(tail -3 "$tmp/term.log")"
+    && pass "SIGTERM: stopped at iteration $stopped (rc $rc)" || bad "SIGTERM: rc $rc: $(tail -25 "$tmp/term.log")"
   resume term
   if out=$(same_runs "$tmp/whole" "$tmp/term" 2>&1); then pass "SIGTERM + --resume = uninterrupted: $out"
   else bad "SIGTERM + --resume vs uninterrupted: $out"; fi

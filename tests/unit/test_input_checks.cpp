@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -152,6 +153,54 @@ TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
   }
   EXPECT_GT(errors, 0);
   EXPECT_GT(read + errors, 10);
+}
+
+// A chunk dimension of 0 in a 1-D dataset's layout message is an error naming the
+// file, and the process reads the intact shard after it. (The replay fuzz target
+// once found a SIGFPE inside libhdf5 1.10 on a zero chunk dimension, in
+// H5D__chunk_set_info while opening a dataset; that input was not kept, and this
+// simple forgery is refused by H5Dopen itself.)
+TEST_F(InputFiles, ReplayShardWithAChunkDimensionOfZeroIsAnError) {
+  TrajectoryBatch b;
+  const int64_t N = 6, A = 2, K = 2;
+  b.obs = at::zeros({N, A, 3});
+  b.share_obs = at::zeros({N, 6});
+  b.actions = at::zeros({N, A, 1});
+  b.logprobs = at::zeros({N, A});
+  b.weights = at::full({N, K}, 0.5f);
+  b.rewards = at::arange(N, at::kFloat);
+  b.dones = at::zeros({N}, at::kByte);
+  b.dones[N - 1] = 1;
+  b.values = at::zeros({N});
+  b.policy_version = at::zeros({N}, at::kLong);
+  b.episode = at::zeros({N}, at::kLong);
+  b.span_index = at::arange(N, at::kInt);
+  b.prompt_id = {"p"};
+  b.task = {"add"};
+  b.text = {"#### 1"};
+  b.correct = {1};
+  const std::string path = dir + "/s.h5";
+  write_replay_shard(path, b, {"h", "r", "mappo", 1});
+  std::string bytes = read_file(path);
+  // Layout message version 3, chunked, 2 dimensions (1-D data + the element
+  // size), an 8-byte index address, then the chunk's rows and the element size
+  // as 4-byte integers: the first 1-D float dataset's chunk rows become 0.
+  size_t patched = 0;
+  for (size_t i = 0; i + 19 <= bytes.size() && patched == 0; ++i) {
+    if (bytes.compare(i, 3, std::string("\x03\x02\x02", 3)) != 0) continue;
+    uint32_t rows = 0, elem = 0;
+    std::memcpy(&rows, bytes.data() + i + 11, 4);
+    std::memcpy(&elem, bytes.data() + i + 15, 4);
+    if (elem == 4 && rows >= 1 && rows <= N) {
+      std::memset(&bytes[i + 11], 0, 4);
+      patched = i + 11;
+    }
+  }
+  ASSERT_NE(patched, 0u) << "no chunked 1-D layout message found in the shard";
+  write_file_atomic(dir + "/zero-chunk.h5", bytes);
+  const std::string e = error_of([&] { read_replay_shard(dir + "/zero-chunk.h5"); });
+  EXPECT_NE(e.find(dir + "/zero-chunk.h5"), std::string::npos) << e;
+  EXPECT_EQ(read_replay_shard(path).num_steps(), N);
 }
 
 }  // namespace
