@@ -7,8 +7,8 @@ set -euo pipefail
 args=()
 if [ "$(id -u)" = 0 ]; then args+=(--allow-run-as-root); fi
 # On SIGTERM/SIGINT mpirun forwards the signal to the ranks and kills them
-# odls_base_sigkill_timeout seconds later (Open MPI's default: 1 s, too short for
-# the learner to finish its shard and write the checkpoint on a loaded node). 30 s,
-# as Slurm's KillWait; RLAE_KILL_GRACE_S overrides it.
-args+=(--mca odls_base_sigkill_timeout "${RLAE_KILL_GRACE_S:-30}")
+# odls_base_sigkill_timeout seconds later (Open MPI's default: 1 s). RLAE_KILL_GRACE_S
+# sets another grace. (A longer default is not safe yet: after a stop, ranks can stay
+# in a collective and then the job would wait out the whole grace.)
+if [ -n "${RLAE_KILL_GRACE_S:-}" ]; then args+=(--mca odls_base_sigkill_timeout "$RLAE_KILL_GRACE_S"); fi
 exec mpirun "${args[@]}" --oversubscribe -x OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$@"
