@@ -116,9 +116,10 @@ TEST(ReplayShardForged, ChunksThatDoNotDecodeToTheirSizeAreErrors) {
   EXPECT_NE(e.find("dataset '"), std::string::npos) << e;
 }
 
-TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
+// One episode of N steps, 2 agents, 2 members, random observations (seeded).
+TrajectoryBatch one_episode(int64_t N) {
   TrajectoryBatch b;
-  const int64_t N = 40, A = 2, K = 2;
+  const int64_t A = 2, K = 2;
   at::manual_seed(1);
   b.obs = at::randn({N, A, 5});
   b.share_obs = at::randn({N, 10});
@@ -136,6 +137,11 @@ TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
   b.task = {"add"};
   b.text = {"#### 1"};
   b.correct = {1};
+  return b;
+}
+
+TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
+  const TrajectoryBatch b = one_episode(40);
   const std::string path = dir + "/s.h5";
   write_replay_shard(path, b, {"h", "r", "mappo", 1});
   const std::string whole = read_file(path);
@@ -161,24 +167,8 @@ TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
 // H5D__chunk_set_info while opening a dataset; that input was not kept, and this
 // simple forgery is refused by H5Dopen itself.)
 TEST_F(InputFiles, ReplayShardWithAChunkDimensionOfZeroIsAnError) {
-  TrajectoryBatch b;
-  const int64_t N = 6, A = 2, K = 2;
-  b.obs = at::zeros({N, A, 3});
-  b.share_obs = at::zeros({N, 6});
-  b.actions = at::zeros({N, A, 1});
-  b.logprobs = at::zeros({N, A});
-  b.weights = at::full({N, K}, 0.5f);
-  b.rewards = at::arange(N, at::kFloat);
-  b.dones = at::zeros({N}, at::kByte);
-  b.dones[N - 1] = 1;
-  b.values = at::zeros({N});
-  b.policy_version = at::zeros({N}, at::kLong);
-  b.episode = at::zeros({N}, at::kLong);
-  b.span_index = at::arange(N, at::kInt);
-  b.prompt_id = {"p"};
-  b.task = {"add"};
-  b.text = {"#### 1"};
-  b.correct = {1};
+  const int64_t N = 6;
+  const TrajectoryBatch b = one_episode(N);
   const std::string path = dir + "/s.h5";
   write_replay_shard(path, b, {"h", "r", "mappo", 1});
   std::string bytes = read_file(path);
