@@ -72,12 +72,7 @@ void seed_corpus(const std::string& dir) {
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   at::set_num_threads(1);
-  for (int i = 1; i < *argc; ++i) {
-    if ((*argv)[i][0] != '-') {
-      seed_corpus((*argv)[i]);
-      break;
-    }
-  }
+  if (const char* dir = fuzz::corpus_dir(*argc, *argv)) seed_corpus(dir);
   return 0;
 }
 

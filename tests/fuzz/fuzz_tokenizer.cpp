@@ -28,6 +28,7 @@
 
 #include "common/check.h"
 #include "common/tokenizer.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 
@@ -99,12 +100,7 @@ void seed_corpus(const char* dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  for (int i = 1; i < *argc; ++i) {
-    if ((*argv)[i][0] != '-') {
-      seed_corpus((*argv)[i]);
-      break;
-    }
-  }
+  if (const char* dir = fuzz::corpus_dir(*argc, *argv)) seed_corpus(dir);
   return 0;
 }
 

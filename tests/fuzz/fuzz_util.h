@@ -1,5 +1,6 @@
 // Helpers shared by the libFuzzer targets: a per-process scratch path, writing
-// an input to a file, splitting an input at NUL bytes into several files' texts.
+// an input to a file, splitting an input at NUL bytes into several files' texts,
+// finding the corpus directory.
 #pragma once
 
 #include <unistd.h>
@@ -40,6 +41,15 @@ inline std::vector<std::string> split_nul(const uint8_t* data, size_t size, size
   }
   out.push_back(cur);
   return out;
+}
+
+// The corpus directory libFuzzer was given: its first argument that is not a flag
+// (nullptr when none), for seeding an empty corpus from LLVMFuzzerInitialize.
+inline const char* corpus_dir(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') return argv[i];
+  }
+  return nullptr;
 }
 
 }  // namespace fuzz

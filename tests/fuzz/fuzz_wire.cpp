@@ -25,6 +25,7 @@
 
 #include "common/check.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 
@@ -107,12 +108,7 @@ bool same_items(const std::vector<Item>& a, const std::vector<Item>& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  for (int i = 1; i < *argc; ++i) {
-    if ((*argv)[i][0] != '-') {
-      seed_corpus((*argv)[i]);
-      break;
-    }
-  }
+  if (const char* dir = fuzz::corpus_dir(*argc, *argv)) seed_corpus(dir);
   return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "common/trajectory.h"
 #include "common/wire.h"
 #include "common/wire_tensor.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 
@@ -106,12 +107,7 @@ bool same(const at::Tensor& a, const at::Tensor& b) {
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   at::set_num_threads(1);
-  for (int i = 1; i < *argc; ++i) {
-    if ((*argv)[i][0] != '-') {
-      seed_corpus((*argv)[i]);
-      break;
-    }
-  }
+  if (const char* dir = fuzz::corpus_dir(*argc, *argv)) seed_corpus(dir);
   return 0;
 }
 
