@@ -48,14 +48,7 @@ rlae::TrajectoryBatch small_batch() {
 }
 
 void seed_corpus(const std::string& dir) {
-  mkdir(dir.c_str(), 0755);
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  bool empty = true;
-  while (dirent* e = readdir(d))
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
-  closedir(d);
-  if (!empty) return;
+  if (!fuzz::empty_corpus_dir(dir)) return;
   rlae::ShardInfo info;
   info.config_hash = "0123456789abcdef";
   info.run_id = "fuzz";

@@ -78,14 +78,7 @@ const char* const kTexts[] = {
 };
 
 void seed_corpus(const char* dir) {
-  mkdir(dir, 0755);
-  DIR* d = opendir(dir);
-  if (!d) return;
-  bool empty = true;
-  while (dirent* e = readdir(d))
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
-  closedir(d);
-  if (!empty) return;
+  if (!fuzz::empty_corpus_dir(dir)) return;
   int n = 0;
   for (const char* seed : kSeeds) {
     std::ofstream(std::string(dir) + "/seed" + std::to_string(n++)) << seed;

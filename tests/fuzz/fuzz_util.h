@@ -3,11 +3,14 @@
 // finding the corpus directory.
 #pragma once
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,20 @@ inline const char* corpus_dir(int argc, char** argv) {
     if (argv[i][0] != '-') return argv[i];
   }
   return nullptr;
+}
+
+// Creates the corpus directory when missing; true when it exists and is empty
+// (the target then writes its seeds there).
+inline bool empty_corpus_dir(const std::string& dir) {
+  mkdir(dir.c_str(), 0755);
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool empty = true;
+  while (dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+  }
+  closedir(d);
+  return empty;
 }
 
 }  // namespace fuzz

@@ -73,14 +73,7 @@ std::vector<std::vector<uint8_t>> seeds() {
 }
 
 void seed_corpus(const char* dir) {
-  mkdir(dir, 0755);
-  DIR* d = opendir(dir);
-  if (!d) return;
-  bool empty = true;
-  while (dirent* e = readdir(d))
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
-  closedir(d);
-  if (!empty) return;
+  if (!fuzz::empty_corpus_dir(dir)) return;
   int n = 0;
   for (const auto& frame : seeds()) {
     for (char mode : {'\0', '\1'}) {

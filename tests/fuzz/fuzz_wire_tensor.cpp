@@ -68,14 +68,7 @@ rlae::TrajectoryBatch small_batch() {
 }
 
 void seed_corpus(const char* dir) {
-  mkdir(dir, 0755);
-  DIR* d = opendir(dir);
-  if (!d) return;
-  bool empty = true;
-  while (dirent* e = readdir(d))
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
-  closedir(d);
-  if (!empty) return;
+  if (!fuzz::empty_corpus_dir(dir)) return;
   std::vector<std::vector<uint8_t>> frames;
   try {
     frames.push_back(rlae::wire::encode_trajectory(1, 3, small_batch()));
