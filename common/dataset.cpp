@@ -39,9 +39,10 @@ std::vector<Problem> load_dataset(const std::string& path, const DatasetOptions&
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(lineno);
     nlohmann::json j;
+    // parse_error, and out_of_range for a number beyond double (e.g. 2.2E000000500001)
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       RLAE_FAIL(where, ": malformed JSON (", e.what(), ")");
     }
     RLAE_CHECK(j.is_object(), where, ": expected a JSON object, got ", j.type_name());

@@ -91,6 +91,15 @@ TEST_F(InputFiles, ProblemsKnowTheirLine) {
   EXPECT_EQ(ps[1].line, 4);
 }
 
+// Found by the dataset fuzz target: a number beyond double made nlohmann::json throw
+// out_of_range (not parse_error), which escaped as another exception.
+TEST_F(InputFiles, ANumberBeyondDoubleIsMalformedJsonNamingTheLine) {
+  write_file_atomic(dir + "/big.jsonl", "{\"question\": \"q\", \"answer\": \"#### 1\"}\n"
+                                         "{\"question\": \"q\", \"answer\": 2.2E000000500001}\n");
+  const std::string e = error_of([&] { load_dataset(dir + "/big.jsonl"); });
+  EXPECT_NE(e.find(dir + "/big.jsonl:2: malformed JSON"), std::string::npos) << e;
+}
+
 TEST(OptionValues, IntegerListsAndUsageErrors) {
   EXPECT_EQ(parse_int_list("1, 32", "--batches", 1, 64), (std::vector<int64_t>{1, 32}));
   EXPECT_THROW(parse_int_list("1,x", "--batches", 1, 64), UsageError);
