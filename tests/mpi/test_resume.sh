@@ -87,10 +87,11 @@ wait_lines() {  # name n
   done
   return 1
 }
-rank_pids() {  # name: the MPI ranks of the job writing to $tmp/NAME (not mpirun)
-  local p
-  for p in $(pgrep -f -- "--out $tmp/$1\$"); do
-    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' && echo $p
+rank_pids() {  # name [rank]: the MPI ranks (not mpirun) of the job writing to $tmp/NAME, or that one rank
+  local p r
+  for p in $(pgrep -f -- "--out $tmp/$1\$" | sort -n); do
+    r=$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    [ -n "$r" ] && { [ -z "${2:-}" ] || [ "$r" = "$2" ]; } && echo $p
   done
 }
 thaw() { kill -CONT $(rank_pids "$1") 2>/dev/null; }
@@ -99,12 +100,7 @@ wait_job() {
   for _ in $(seq 1 300); do kill -0 $job 2>/dev/null || break; sleep 0.2; done
   if kill -0 $job 2>/dev/null; then kill -9 $job; rc=124; else wait $job; rc=$?; fi
 }
-learner_pid() {  # name: rank 0 of the job writing to $tmp/NAME
-  local p
-  for p in $(pgrep -f -- "--out $tmp/$1\$" | sort -n); do
-    [ "$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 0 ] && { echo $p; return; }
-  done
-}
+learner_pid() { rank_pids "$1" 0; }  # name: rank 0 of the job writing to $tmp/NAME
 resume() {  # name: --resume to the end
   if timeout 240 "$mpirun" -np 3 "$rlae" train "${common[@]}" --seed ${seed:-11} --resume --out "$tmp/$1" >"$tmp/$1.resume.log" 2>&1
   then pass "$1: --resume ran to iteration $iters ($(grep -o 'resuming from [^ ]* at iteration [0-9]*' "$tmp/$1.resume.log" | sed 's|.*/||'))"
