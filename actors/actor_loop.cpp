@@ -15,6 +15,7 @@
 #include "common/channel.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "common/stop_signal.h"
 #include "kernels/placement.h"
 
 namespace rlae {
@@ -107,7 +108,7 @@ bool next_params(ActorChannel& channel, const DistributedConfig& dist, AgentSet&
       version = static_cast<int64_t>(p->version);
     }
   } catch (const ChannelShutdown& e) {
-    if (e.failure()) throw;
+    if (e.failure() || e.reason() != kTrainingFinished) throw;  // a stop: group_continues says so
     return true;
   }
   waited = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -115,7 +116,7 @@ bool next_params(ActorChannel& channel, const DistributedConfig& dist, AgentSet&
 }
 
 // What member 0 tells its group before every parameter hand-over.
-enum GroupSignal : int64_t { kGoOn = 0, kFinished = 1, kFailed = 2 };
+enum GroupSignal : int64_t { kGoOn = 0, kFinished = 1, kFailed = 2, kStopped = 3 };
 
 // Member 0's signal to its group; a failure or shutdown seen by member 0
 // reaches every member (no member is left waiting in a collective), then
@@ -127,8 +128,8 @@ bool group_continues(Communicator& comm, const std::function<bool()>& lead_step)
     try {
       signal = lead_step() ? kGoOn : kFinished;
     } catch (const ChannelShutdown& e) {
-      signal = e.failure() ? kFailed : kFinished;
-      if (e.failure()) error = std::current_exception();
+      signal = e.failure() ? kFailed : e.reason() == kTrainingFinished ? kFinished : kStopped;
+      if (signal != kFinished) error = std::current_exception();
     } catch (...) {
       signal = kFailed;
       error = std::current_exception();
@@ -137,6 +138,7 @@ bool group_continues(Communicator& comm, const std::function<bool()>& lead_step)
   signal = broadcast_host(comm, signal, 0);
   if (error) std::rethrow_exception(error);
   if (signal == kFailed) throw ChannelShutdown("the group's member 0 stopped after a failure", "the group's member 0 stopped after a failure", /*failure=*/true);
+  if (signal == kStopped) throw ChannelShutdown("the learner stopped the run", "the learner stopped the run", /*failure=*/false);
   return signal == kGoOn;
 }
 
@@ -170,8 +172,12 @@ void actor_iterations(const ActorConfig& cfg, const DistributedConfig& dist, Act
 
 }  // namespace
 
-int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi) {
+int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi, bool* finished) {
   const int rank = mpi.topology().rank;
+  if (finished) *finished = false;
+  // The learner writes the checkpoint on a stop; an actor has nothing to save, and
+  // one held in a collective by a stopped or dead peer must not keep the job alive.
+  exit_after_stop(2000, "rlae train: rank " + std::to_string(rank) + " on " + mpi.topology().host + ": stopping: ");
   const int64_t K = static_cast<int64_t>(cfg.members.size());
   const int64_t group = (rank - 1) / K, member = (rank - 1) % K;
   int setup_code = 0;
@@ -195,6 +201,11 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
     actor_iterations(cfg, dist, channel, session, *comm, agents, group, setup.data);
     channel.close("done");
   } catch (const ChannelShutdown& e) {
+    if (!e.failure() && e.reason() == kTrainingFinished) {
+      if (finished) *finished = true;
+      MPI_Comm_free(&group_comm);
+      return 0;
+    }
     std::fprintf(stderr, "rlae train: rank %d on %s: stopping: %s\n", rank, mpi.topology().host.c_str(),
                  e.reason().c_str());
     return e.failure() ? 1 : 0;
@@ -207,6 +218,7 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
     throw;
   }
   MPI_Comm_free(&group_comm);
+  if (finished) *finished = true;
   return 0;
 }
 

@@ -43,7 +43,11 @@ struct DistributedConfig {
 };
 
 // Runs this actor rank; returns the process exit code (0, or 1 after a failure
-// whose one-line reason has been printed or reported to the learner).
-int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi);
+// whose one-line reason has been printed or reported to the learner). `finished`
+// (when given) tells whether the run ended by finishing its iterations: only then
+// do all ranks meet in MPI_Finalize. A SIGTERM / SIGINT ends the actor by itself
+// 2 s later if nothing ended it sooner (common/stop_signal.h: exit_after_stop).
+int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
+              bool* finished = nullptr);
 
 }  // namespace rlae

@@ -62,6 +62,9 @@ std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& mine);
 
 // The learner stopped the run; thrown by ActorChannel calls. failure() is false
 // for a normal end of training.
+// The learner's shutdown reason when every iteration is done (the one clean end).
+inline constexpr const char* kTrainingFinished = "training finished";
+
 class ChannelShutdown : public Error {
  public:
   ChannelShutdown(const std::string& msg, std::string reason, bool failure)

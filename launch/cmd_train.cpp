@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "common/check.h"
 #include "common/fs.h"
@@ -70,6 +72,32 @@ int run_inprocess(const TrainConfig& cfg, const std::string& resolved, const Tra
 
 }  // namespace
 
+// A distributed run that did not finish (a stop, a failure, a lost rank) ends
+// without MPI_Finalize, which waits for every rank, and a rank may be held in a
+// collective by a dead or stopped peer (a usage error found at set-up is agreed by
+// every rank instead: each returns 2 and all finalize). Every file is closed by
+// now; the cause is printed and the learner has told the actors to stop.
+//  - After SIGTERM / SIGINT the launcher is already ending the job (mpirun, Slurm):
+//    leave with the status. MPI_Abort would wait on a launcher that no longer
+//    listens (Open MPI's abort report blocks until mpirun's SIGKILL).
+//  - An actor told to stop by the learner: leave; the learner ends the job.
+//  - Otherwise (a failure): MPI_Abort, so that the launcher ends every rank
+//    (srun does not end a step when one task exits), and _exit 3 s later should
+//    the launcher not act on it.
+[[noreturn]] static void end_unfinished_job(int rc) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (stop_requested() != 0 || rc == 0) ::_exit(rc);
+  ::usleep(1500 * 1000);  // lets ranks that can stop cleanly print their line first
+  std::thread([rc] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    std::fflush(stderr);
+    ::_exit(rc);
+  }).detach();
+  MPI_Abort(MPI_COMM_WORLD, rc);
+  ::_exit(rc);
+}
+
 int cmd_train(int argc, const char* const* argv) {
   const po::options_description desc = train_options();
   const CommandSpec spec{"train", "train an RLAE ensemble policy",
@@ -115,22 +143,15 @@ int cmd_train(int argc, const char* const* argv) {
                ": each would train alone (under srun use --mpi=pmix, or launch with mpirun)");
     if (mpi.topology().size <= 1) return run_inprocess(cfg, resolved, show, tty);
     int rc = 1;
+    bool finished = false;
     try {
-      rc = train_distributed(cfg, dist, mpi, show);
+      rc = train_distributed(cfg, dist, mpi, show, &finished);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rlae train: rank %d on %s: error: %s\n", mpi.topology().rank, mpi.topology().host.c_str(),
                    e.what());
     }
-    if (rc != 0 && rc != kExitUsage) {
-      // A usage error found at set-up is agreed by every rank (each returns 2, none is
-      // held in a collective). Otherwise: the cause is printed and the learner has told the actors to stop; a rank
-      // still held in a collective by a dead or stopped peer would keep
-      // MPI_Finalize from returning: end the whole job instead of hanging.
-      std::fflush(stdout);
-      std::fflush(stderr);
-      ::usleep(1500 * 1000);  // lets ranks that can stop cleanly print their line first
-      MPI_Abort(MPI_COMM_WORLD, rc);
-    }
+    if (!finished && rc != kExitUsage) end_unfinished_job(rc);
+
     if (mpi.topology().rank == 0 && rc == 0) {
       if (tty) std::fprintf(stderr, "\n");
       write_file_atomic(cfg.out + "/config.ini", resolved);

@@ -15,7 +15,8 @@ void check_distributed_config(const DistributedConfig& dist) {
 }
 
 int train_distributed(const TrainConfig& cfg, const DistributedConfig& dist, const MpiSession& mpi,
-                      const TrainProgress& progress) {
+                      const TrainProgress& progress, bool* finished) {
+  if (finished) *finished = false;
   const int world = mpi.topology().size;
   const int64_t K = static_cast<int64_t>(cfg.members.size());
   RLAE_CHECK(K >= 2, "train: an ensemble needs at least 2 members, got ", K);
@@ -26,8 +27,12 @@ int train_distributed(const TrainConfig& cfg, const DistributedConfig& dist, con
   check_distributed_config(dist);
   TrainConfig run = cfg;
   run.groups = static_cast<int>((world - 1) / K);
-  if (mpi.topology().rank == 0) return run_learner(run, dist, mpi, progress);
-  return run_actor(run.actor(), dist, mpi);
+  if (mpi.topology().rank == 0) {
+    const int rc = run_learner(run, dist, mpi, progress);
+    if (finished) *finished = rc == 0;
+    return rc;
+  }
+  return run_actor(run.actor(), dist, mpi, finished);
 }
 
 }  // namespace rlae

@@ -12,8 +12,9 @@ namespace rlae {
 void check_distributed_config(const DistributedConfig& dist);
 
 // Checks the world fits 1 learner + G groups of K, then runs this rank's role;
-// returns the process exit code.
+// returns the process exit code. `finished` (when given): the run ended by finishing
+// its iterations, on this rank's knowledge (then every rank meets in MPI_Finalize).
 int train_distributed(const TrainConfig& config, const DistributedConfig& dist, const MpiSession& mpi,
-                      const TrainProgress& progress = {});
+                      const TrainProgress& progress = {}, bool* finished = nullptr);
 
 }  // namespace rlae

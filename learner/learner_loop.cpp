@@ -117,7 +117,7 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
     return fail(std::string("rank 0 (learner) failed: ") + e.what());
   }
   (void)dist;
-  channel.broadcast_shutdown("training finished", /*failure=*/false);
+  channel.broadcast_shutdown(kTrainingFinished, /*failure=*/false);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 # under mpirun, and in-process): each ends the job within its timeout with the
 # stated message and exit code, leaves the latest checkpoint intact and the
 # shards readable, and --resume continues from there.
-#   SIGTERM to mpirun, SIGINT in-process -> "stopped by SIG...; checkpoint saved", rc 128+signal
+#   SIGTERM to launch/mpirun.sh, SIGINT in-process -> "stopped by SIG...; checkpoint saved", rc 128+signal
 #   kill -9 of an actor, SIGSTOP of an actor -> "lost rank 2", rc != 0
 #   kill -9 of the learner -> job ends (mpirun's report), rc != 0
 set -u
@@ -54,12 +54,17 @@ assert not glob.glob(sys.argv[1] + '/replay/*.tmp') and not glob.glob(sys.argv[1
 " "$tmp/$name" && pass "$name: shards readable, no temporary files" || bad "$name: shards"
 }
 
-# SIGTERM to mpirun (what Slurm sends); mpirun forwards it to every rank.
-if start term 2 "$mpirun" -np 3 "$rlae"; then
-  kill -TERM $job; finish term 60
-  # mpirun reports 1 for a job a rank ended with MPI_Abort(143); in-process the status is 128 + signal.
-  [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "stopped by SIGTERM; checkpoint saved at iteration" "$tmp/term.log" \
-    && pass "SIGTERM to mpirun: rc $rc in ${secs}s" || bad "SIGTERM to mpirun: rc $rc: $(tail -4 "$tmp/term.log")"
+# SIGTERM to launch/mpirun.sh (Ctrl-C or Slurm signalling the launcher): it asks every
+# rank to stop with SIGUSR1 (Open MPI's mpirun forwards that at once, and SIGTERM
+# only after its kill grace), the learner checkpoints, and the job ends long before
+# the script's own grace (RLAE_STOP_GRACE_S=45 here; a stop that did not reach the
+# ranks would run into it, past finish's 30 s).
+if RLAE_STOP_GRACE_S=45 start term 2 "$mpirun" -np 3 "$rlae"; then
+  kill -TERM $job; finish term 30
+  [ "$rc" = 143 ] && grep -q "stopped by SIGUSR1; checkpoint saved at iteration" "$tmp/term.log" \
+    && grep -q "launch/mpirun.sh: SIGTERM: asking every rank to stop" "$tmp/term.log" \
+    && pass "SIGTERM to launch/mpirun.sh: rc $rc in ${secs}s" || bad "SIGTERM to launch/mpirun.sh: rc $rc in ${secs}s: $(tail -4 "$tmp/term.log")"
+  [ -z "$(pgrep -f -- "--out $tmp/term ")" ] && pass "SIGTERM: no rank left" || bad "SIGTERM: ranks left"
   resumes term "$mpirun" -np 3 "$rlae"
 else bad "SIGTERM: the run did not start: $(tail -3 "$tmp/term.log")"; fi
 

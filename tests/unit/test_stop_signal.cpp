@@ -68,5 +68,30 @@ TEST(StopSignal, ASecondSignalLaterEndsTheProcessAtOnce) {
   EXPECT_EQ(WEXITSTATUS(status), stop_exit_code(SIGINT));
 }
 
+// An actor held in a collective by a stopped peer never reaches its next check:
+// exit_after_stop ends it by itself (without it, the alarm would end the child).
+TEST(StopSignal, ExitAfterStopEndsAProcessHeldElsewhere) {
+  const int status = in_child([] {
+    install_stop_signals();
+    exit_after_stop(200, "test: stopping: ");
+    ::kill(::getpid(), SIGTERM);
+    for (;;) ::pause();  // held: no poll of stop_requested() ever comes
+    return 12;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), stop_exit_code(SIGTERM));
+}
+
+TEST(StopSignal, ExitAfterStopWaitsForASignal) {
+  const int status = in_child([] {
+    install_stop_signals();
+    exit_after_stop(100, "test: stopping: ");
+    ::usleep(600 * 1000);  // six deadlines pass without a signal
+    return stop_requested() == 0 ? 0 : 11;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 }  // namespace
 }  // namespace rlae
