@@ -125,6 +125,17 @@ TEST(ReplayShardForged, ChunksThatDoNotDecodeToTheirSizeAreErrors) {
   EXPECT_NE(e.find("dataset '"), std::string::npos) << e;
 }
 
+// Another forged shard of the replay fuzz target (tests/fixtures/fuzz/replay-metadata-size.h5):
+// its metadata claims an object header of ~1 TiB, which libhdf5 (H5C_protect)
+// tries to allocate. Under ASan that allocation is a report; in a real build the
+// allocation or the read past the end of the 48 KiB file fails inside libhdf5 and
+// the reader reports it naming the file. No crash, no memory taken.
+TEST(ReplayShardForged, MetadataClaimingATebibyteIsAnError) {
+  const std::string path = std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-metadata-size.h5";
+  const std::string e = error_of([&] { read_replay_shard(path); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+}
+
 // One episode of N steps, 2 agents, 2 members, random observations (seeded).
 TrajectoryBatch one_episode(int64_t N) {
   TrajectoryBatch b;
