@@ -9,6 +9,11 @@
 // the fuzzer's memory limit, or another exception is a finding (one inside
 // libhdf5 itself included: the reader gives it whatever the file holds). The
 // corpus is seeded with a shard written by write_replay_shard when empty.
+// Open finding (not fixed): tests/fixtures/fuzz/replay-attr-use-after-free.h5
+// makes libhdf5 1.10.8 read freed memory inside H5Aexists (H5O__msg_iterate_real),
+// called from read_attr_string; rerun: build-fuzz/fuzz_replay FILE. A fix needs the
+// shard read isolated from the process (a child that sends the batch back) or a
+// libhdf5 that validates object headers.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/stat.h>
