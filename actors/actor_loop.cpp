@@ -201,11 +201,6 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
     actor_iterations(cfg, dist, channel, session, *comm, agents, group, setup.data);
     channel.close("done");
   } catch (const ChannelShutdown& e) {
-    if (!e.failure() && e.reason() == kTrainingFinished) {
-      if (finished) *finished = true;
-      MPI_Comm_free(&group_comm);
-      return 0;
-    }
     std::fprintf(stderr, "rlae train: rank %d on %s: stopping: %s\n", rank, mpi.topology().host.c_str(),
                  e.reason().c_str());
     return e.failure() ? 1 : 0;

@@ -15,20 +15,15 @@ namespace rlae {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-volatile std::sig_atomic_t g_first_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
-std::atomic<int64_t> g_first_ms{0};         // the same in ms, for exit_after_stop (set by the watcher)
+std::atomic<int64_t> g_first_ms{0};  // CLOCK_MONOTONIC ms of the first signal (lock-free: signal-safe)
 std::atomic<int> g_exit_after_ms{0};        // exit_after_stop's delay; 0: none
 std::string* g_exit_line = nullptr;         // written before g_exit_after_ms is set, never freed
 
-int64_t now_s() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
-  return static_cast<int64_t>(ts.tv_sec);
-}
+static_assert(std::atomic<int64_t>::is_always_lock_free, "the signal handler stores an atomic int64");
 
 int64_t now_ms() {
   struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -38,10 +33,10 @@ int64_t now_ms() {
 // the duplicate must not cut the checkpoint short.
 void record(int signo) {
   if (g_stop != 0) {
-    if (now_s() - static_cast<int64_t>(g_first_s) >= 2) ::_exit(stop_exit_code(signo));
+    if (now_ms() - g_first_ms.load() >= 2000) ::_exit(stop_exit_code(signo));
     return;
   }
-  g_first_s = static_cast<std::sig_atomic_t>(now_s());
+  g_first_ms = now_ms();
   g_stop = signo;
 }
 
@@ -78,7 +73,6 @@ void install_stop_signals() {
       if (signo > 0) record(signo);
       const int stop = g_stop;
       if (stop == 0) continue;
-      if (g_first_ms.load() == 0) g_first_ms = now_ms();
       const int after = g_exit_after_ms.load();
       if (after > 0 && now_ms() - g_first_ms.load() >= after) {
         const std::string line = *g_exit_line + signal_name(stop) + "\n";
