@@ -3,6 +3,7 @@
 //   rlae replay inspect --run DIR [--windows N] [--json]   accuracy and weights per family over training
 //   rlae replay export  --run DIR --out FILE.jsonl         one JSON line per episode
 //   rlae replay train   --run DIR --out NEW [train opts]   re-train the agents from the shards
+//   rlae replay seal    FILE...                            adopt shards made or edited outside rlae
 #include <unistd.h>
 
 #include <ATen/ATen.h>
@@ -266,6 +267,31 @@ int replay_train_cmd(int argc, const char* const* argv) {
   return kExitOk;
 }
 
+// A shard edited with h5py (rewards relabelled, episodes filtered) no longer
+// matches its frame, and one written by another tool has none: read_replay_shard
+// refuses both. `seal` reads such a file without the frame check, checks it as a
+// trajectory batch of the schema and rewrites it with a frame, in place. Only
+// for files one vouches for: libhdf5 parses whatever they hold.
+int replay_seal(int argc, const char* const* argv) {
+  if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << "usage: rlae replay seal FILE...\n"
+                 "  checks each HDF5 file as a replay shard of the documented schema (learner/replay.h) and\n"
+                 "  rewrites it with rlae's frame (size + CRC-32), so that inspect/export/train accept it:\n"
+                 "  for shards made or edited outside rlae (h5py). Files that fail the check are left as they are.\n";
+    return kExitOk;
+  }
+  RLAE_USAGE_CHECK(argc >= 2, "rlae replay seal: expected one or more shard files (rlae replay seal FILE...)");
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    RLAE_USAGE_CHECK(a.empty() || a[0] != '-', "rlae replay seal: unknown option '", a, "' (usage: rlae replay seal FILE...)");
+  }
+  for (int i = 1; i < argc; ++i) {
+    seal_replay_shard(argv[i]);
+    std::printf("rlae replay seal: %s\n", argv[i]);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmd_replay(int argc, const char* const* argv) {
@@ -273,14 +299,16 @@ int cmd_replay(int argc, const char* const* argv) {
   if (sub == "inspect") return replay_inspect(argc - 1, argv + 1);
   if (sub == "export") return replay_export(argc - 1, argv + 1);
   if (sub == "train") return replay_train_cmd(argc - 1, argv + 1);
+  if (sub == "seal") return replay_seal(argc - 1, argv + 1);
   if (sub == "--help" || sub == "-h" || sub.empty()) {
-    std::cout << "usage: rlae replay inspect|export|train [options]   (rlae replay train --help)\n"
+    std::cout << "usage: rlae replay inspect|export|train|seal [options]   (rlae replay train --help)\n"
                  "  inspect  accuracy and mean ensemble weights per task family over a run\n"
                  "  export   every episode as one JSON line\n"
-                 "  train    re-train the agents from the shards, without running the members\n";
+                 "  train    re-train the agents from the shards, without running the members\n"
+                 "  seal     adopt shards made or edited outside rlae (h5py): check them, add rlae's frame\n";
     return sub.empty() ? kExitUsage : kExitOk;
   }
-  RLAE_USAGE_CHECK(false, "rlae replay: expected 'inspect', 'export' or 'train', got '", sub, "'");
+  RLAE_USAGE_CHECK(false, "rlae replay: expected 'inspect', 'export', 'train' or 'seal', got '", sub, "'");
   return kExitUsage;
 }
 

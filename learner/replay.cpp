@@ -22,6 +22,94 @@ namespace {
   RLAE_FAIL(path, ": HDF5 error while ", what, ": ", e.getFuncName(), ": ", e.getDetailMsg());
 }
 
+// The frame: the first kShardFrameBytes of a shard, where HDF5 files keep their
+// user block (libhdf5 finds the superblock at offset 512; h5py reads the file as is).
+// One line of text, zero-padded:
+//   "rlae replay shard; frame 1; bytes N; crc32 XXXXXXXX\n"
+// N is the file's size after the frame and the CRC-32 (zlib) covers those bytes.
+// A shard is read only when its frame matches: a damaged or forged file is
+// refused before libhdf5 parses any of it (libhdf5 1.10's object header parser
+// reads freed memory on forged headers: tests/fixtures/fuzz/replay-attr-use-after-free.h5).
+constexpr const char* kFrameMagic = "rlae replay shard; frame 1; ";
+const char kHdf5Signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+
+bool has_hdf5_signature(const std::string& bytes) {
+  // libhdf5 looks for its signature at 0, 512, 1024, 2048, ...
+  for (size_t at = 0; at + 8 <= bytes.size(); at = at == 0 ? 512 : at * 2) {
+    if (std::memcmp(bytes.data() + at, kHdf5Signature, 8) == 0) return true;
+  }
+  return false;
+}
+
+uint32_t crc_of(const std::string& bytes, size_t from) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  const auto* p = reinterpret_cast<const Bytef*>(bytes.data()) + from;
+  size_t left = bytes.size() - from;
+  while (left > 0) {  // zlib's crc32 takes a uInt length
+    const uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+    crc = ::crc32(crc, p, n);
+    p += n;
+    left -= n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::string frame_line(size_t payload, uint32_t crc) {
+  char line[96];
+  std::snprintf(line, sizeof line, "%sbytes %zu; crc32 %08x\n", kFrameMagic, payload, static_cast<unsigned>(crc));
+  return line;
+}
+
+// The frame goes before the HDF5 image: libhdf5 and h5py find the superblock at
+// offset 512 and read the file as one with a 512-byte user block.
+std::string framed(const std::string& image, const std::string& path) {
+  RLAE_CHECK(image.size() >= 8 && std::memcmp(image.data(), kHdf5Signature, 8) == 0, path,
+             ": HDF5 did not produce a file image");
+  std::string out(kShardFrameBytes, '\0');
+  out += image;
+  const std::string line = frame_line(image.size(), crc_of(out, kShardFrameBytes));
+  std::memcpy(&out[0], line.data(), line.size());
+  return out;
+}
+
+void check_frame(const std::string& bytes, const std::string& path) {
+  const size_t magic = std::strlen(kFrameMagic);
+  if (bytes.compare(0, magic, kFrameMagic) != 0) {
+    if (has_hdf5_signature(bytes)) {
+      RLAE_FAIL(path, ": an HDF5 file without rlae's frame (not written by rlae, or by a version before frames); "
+                      "if it is a shard you made or edited, `rlae replay seal ", path, "` checks it and adds the frame");
+    }
+    RLAE_FAIL(path, ": not an rlae replay shard (", bytes.size() < magic ? "too short for" : "no",
+              " rlae frame at its start)");
+  }
+  RLAE_CHECK(bytes.size() >= kShardFrameBytes, path, ": replay shard truncated inside its frame (", bytes.size(),
+             " bytes)");
+  const size_t end = bytes.find('\n', magic);
+  RLAE_CHECK(end != std::string::npos && end < kShardFrameBytes, path, ": replay shard frame is damaged");
+  unsigned long long payload = 0;
+  unsigned crc = 0;
+  int used = 0;
+  const std::string rest = bytes.substr(magic, end - magic);
+  RLAE_CHECK(std::sscanf(rest.c_str(), "bytes %llu; crc32 %8x%n", &payload, &crc, &used) == 2 &&
+                 static_cast<size_t>(used) == rest.size() && frame_line(payload, crc) == bytes.substr(0, end + 1),
+             path, ": replay shard frame is damaged");
+  for (size_t i = end + 1; i < kShardFrameBytes; ++i) {
+    RLAE_CHECK(bytes[i] == 0, path, ": replay shard frame is damaged (byte ", i, ")");
+  }
+  const size_t have = bytes.size() - kShardFrameBytes;
+  RLAE_CHECK(have >= payload, path, ": replay shard truncated: ", have, " of its ", payload, " bytes after the frame");
+  const std::string changed = std::string(": the file changed after rlae wrote it (damaged, or edited: `rlae replay seal ") +
+                              path + "` adopts an intended edit)";
+  RLAE_CHECK(have == payload, path, ": replay shard has ", have - payload, " bytes beyond its end (", payload,
+             " bytes after the frame)", changed);
+  const uint32_t got = crc_of(bytes, kShardFrameBytes);
+  if (got != crc) {
+    char msg[96];
+    std::snprintf(msg, sizeof msg, "checksum mismatch (crc32 %08x, the frame says %08x)", static_cast<unsigned>(got), crc);
+    RLAE_FAIL(path, ": replay shard ", msg, changed);
+  }
+}
+
 H5::PredType h5_type(at::ScalarType t) {
   switch (t) {
     case at::kFloat: return H5::PredType::NATIVE_FLOAT;
@@ -310,14 +398,24 @@ void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, c
   } catch (const H5::Exception& e) {
     rethrow_h5(e, tmp, "writing a replay shard");
   }
-  write_file_atomic(path, image);  // only a complete file gets the final name
+  write_file_atomic(path, framed(image, tmp));  // only a complete file gets the final name
 }
 
-TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
+namespace {
+
+// Reads the HDF5 file image `bytes` (the whole file, frame included) with libhdf5.
+TrajectoryBatch read_image(const std::string& path, const std::string& bytes, ShardInfo* info) {
   try {
     H5::Exception::dontPrint();
-    RLAE_CHECK(H5::H5File::isHdf5(path), path, ": not an HDF5 file");
-    H5::H5File file(path, H5F_ACC_RDONLY);
+    RLAE_CHECK(bytes.size() >= 8 && has_hdf5_signature(bytes), path, ": not an HDF5 file");
+    // The file is opened from memory (HDF5's core driver on the image already
+    // read and checked), not from disk a second time.
+    H5::FileAccPropList fapl;
+    fapl.setCore(1 << 20, /*backing_store=*/false);
+    RLAE_CHECK(H5Pset_file_image(fapl.getId(), const_cast<char*>(bytes.data()), bytes.size()) >= 0, path,
+               ": HDF5 could not take the file's image");
+    // (The core driver refuses an image under the name of a file that exists.)
+    H5::H5File file("rlae-image:" + path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, fapl);
     const int64_t version = read_attr_int(file, "schema_version", path);
     RLAE_CHECK(version == kReplaySchemaVersion, path, ": replay schema version ", version,
                ", this rlae reads version ", kReplaySchemaVersion);
@@ -358,6 +456,25 @@ TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
   } catch (const H5::Exception& e) {
     rethrow_h5(e, path, "reading a replay shard");
   }
+}
+
+}  // namespace
+
+TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
+  const std::string bytes = read_file(path);
+  check_frame(bytes, path);
+  return read_image(path, bytes, info);
+}
+
+TrajectoryBatch read_replay_shard_unverified(const std::string& path, ShardInfo* info) {
+  const std::string bytes = read_file(path);
+  return read_image(path, bytes, info);
+}
+
+void seal_replay_shard(const std::string& path) {
+  ShardInfo info;
+  const TrajectoryBatch b = read_replay_shard_unverified(path, &info);
+  write_replay_shard(path, b, info);
 }
 
 }  // namespace rlae

@@ -21,11 +21,16 @@
 //   /episodes/correct     uint8   [E]
 // Root attributes: schema_version (int), config_hash (string), run_id (string),
 // iteration (int64), rlae_version (string), algo (string).
-// Datasets are chunked and deflate-compressed. A shard is written under a
+// Datasets are chunked and deflate-compressed. The first kShardFrameBytes are
+// HDF5's user block and hold rlae's frame, one text line
+//   "rlae replay shard; frame 1; bytes N; crc32 XXXXXXXX\n" (zero-padded)
+// with the size and the CRC-32 of the rest of the file; a shard whose frame does
+// not match is refused before libhdf5 reads it. A shard is written under a
 // temporary name and renamed when complete: a crash never leaves a half shard
 // that looks whole. Readable with h5py.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +39,7 @@
 namespace rlae {
 
 constexpr int kReplaySchemaVersion = 1;
+constexpr size_t kShardFrameBytes = 512;
 
 struct ShardInfo {
   std::string config_hash;
@@ -47,7 +53,16 @@ struct ShardInfo {
 void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, const ShardInfo& info);
 
 // Reads a shard back; rlae::Error naming the file and the problem for a file
-// that is not a complete rlae shard of a known schema version.
+// that is not a complete rlae shard of a known schema version, or whose frame
+// (size, CRC-32) does not match its bytes.
 TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info = nullptr);
+
+// The same without the frame check: for a shard the user made or edited (h5py)
+// and vouches for. libhdf5 parses whatever the file holds.
+TrajectoryBatch read_replay_shard_unverified(const std::string& path, ShardInfo* info = nullptr);
+
+// rlae replay seal: reads `path` unverified, checks it as a trajectory batch
+// and rewrites it (atomically) with a frame, so read_replay_shard accepts it.
+void seal_replay_shard(const std::string& path);
 
 }  // namespace rlae

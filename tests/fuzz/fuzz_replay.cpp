@@ -6,14 +6,16 @@
 // An input is a shard file's bytes. It must read as a complete, valid
 // trajectory batch or throw rlae::Error naming the file (HDF5's own errors are
 // turned into rlae::Error). A crash, a sanitizer report, an allocation beyond
-// the fuzzer's memory limit, or another exception is a finding (one inside
-// libhdf5 itself included: the reader gives it whatever the file holds). The
-// corpus is seeded with a shard written by write_replay_shard when empty.
-// Open finding (not fixed): tests/fixtures/fuzz/replay-attr-use-after-free.h5
-// makes libhdf5 1.10.8 read freed memory inside H5Aexists (H5O__msg_iterate_real),
-// called from read_attr_string; rerun: build-fuzz/fuzz_replay FILE. A fix needs the
-// shard read isolated from the process (a child that sends the batch back) or a
-// libhdf5 that validates object headers.
+// the fuzzer's memory limit, or another exception is a finding. The reader
+// checks a shard's frame (size and CRC-32 of the bytes after it, learner/replay.h)
+// before libhdf5 parses anything, so a damaged file never reaches libhdf5; this
+// target exercises that check and, for inputs whose frame matches (the seed and
+// what libFuzzer derives from it with the CRC solved), the reader behind it.
+// Earlier findings, all refused by the frame now (tests/unit/test_input_checks.cpp):
+// tests/fixtures/fuzz/replay-chunk-overflow.h5, replay-metadata-size.h5 and
+// replay-attr-use-after-free.h5 (libhdf5 1.10.8 reading freed memory in H5Aexists
+// on a forged object header). The corpus is seeded with a shard written by
+// write_replay_shard when empty.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/stat.h>

@@ -86,4 +86,55 @@ head -c 700 "$run/replay/shard-000001.h5" > "$tmp/broken/replay/shard-000001.h5"
 expect "truncated shard named" 1 "shard-000001.h5" "$rlae" replay inspect --run "$tmp/broken"
 expect "truncated shard stops replay train" 1 "shard-000001.h5" "$rlae" replay train --run "$tmp/broken" --out "$tmp/y"
 
+# A shard edited with h5py no longer matches its frame (size + CRC-32) and is
+# refused naming the fix; `rlae replay seal` adopts it, and the edit is what reads
+# back. A shard h5py wrote from scratch (no frame) is refused, then sealed too.
+cp -r "$run" "$tmp/edited"
+cp -r "$run" "$tmp/made"
+if "$python" - "$tmp/edited/replay" "$tmp/made/replay" <<'PY'
+import sys, h5py
+import numpy as np
+with h5py.File(f"{sys.argv[1]}/shard-000002.h5", "r+") as f:
+    f["steps/rewards"][...] = 0.25
+path = f"{sys.argv[2]}/shard-000003.h5"
+with h5py.File(path, "r") as src:
+    attrs = dict(src.attrs)
+    data = {f"{g}/{n}": (ds[()], ds.chunks, ds.shuffle) for g in ("steps", "episodes") for n, ds in src[g].items()}
+with h5py.File(path, "w") as dst:
+    dst.attrs.update(attrs)
+    for name, (v, chunks, shuffle) in data.items():
+        if v.dtype.kind == "O":  # variable-length strings, UTF-8 as rlae writes them (bytes kept exact)
+            v = np.array(list(v), dtype=h5py.string_dtype("utf-8"))
+        dst.create_dataset(name, data=v, chunks=chunks, compression="gzip", shuffle=shuffle)
+PY
+then
+  expect "h5py-edited shard refused" 1 "changed after rlae wrote it" "$rlae" replay inspect --run "$tmp/edited"
+  expect "refusal names the fix" 1 "rlae replay seal" "$rlae" replay inspect --run "$tmp/edited"
+  expect "h5py-made shard refused" 1 "without rlae's frame" "$rlae" replay export --run "$tmp/made" --out "$tmp/m.jsonl"
+  if timeout 60 "$rlae" replay seal "$tmp/edited/replay/shard-000002.h5" "$tmp/made/replay/shard-000003.h5" >"$tmp/seal.log" 2>&1 &&
+     timeout 60 "$rlae" replay export --run "$tmp/edited" --out "$tmp/edited.jsonl" >"$tmp/edited.log" 2>&1 &&
+     timeout 60 "$rlae" replay export --run "$tmp/made" --out "$tmp/made.jsonl" >>"$tmp/edited.log" 2>&1 &&
+     cmp -s "$tmp/made.jsonl" "$tmp/episodes.jsonl" &&
+     "$python" - "$tmp/edited.jsonl" "$tmp/episodes.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+orig = [json.loads(l) for l in open(sys.argv[2])]
+two = [r for r in rows if r["iteration"] == 2]  # shard-000002.h5 holds iteration 2
+assert two and all(abs(r["reward"] - 0.25 * len(r["weights"])) < 1e-6 for r in two), two[:1]
+assert [r for r in rows if r["iteration"] != 2] == [r for r in orig if r["iteration"] != 2]
+PY
+  then pass "seal adopts the edited and the h5py-made shard; the edit reads back, the copy reads as the original"
+  else bad "seal: $(tail -2 "$tmp/seal.log") $(tail -2 "$tmp/edited.log")"; fi
+  # seal checks the batch: a shard whose rewards lost a row is refused and left as it was.
+  "$python" -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    r = f['steps/rewards'][()]; del f['steps/rewards']; f['steps'].create_dataset('rewards', data=r[:-1], chunks=True, compression='gzip')
+" "$tmp/edited/replay/shard-000004.h5"
+  cp "$tmp/edited/replay/shard-000004.h5" "$tmp/before-seal.h5"
+  expect "seal refuses a shard that is not a batch" 1 "shard-000004.h5" "$rlae" replay seal "$tmp/edited/replay/shard-000004.h5"
+  cmp -s "$tmp/before-seal.h5" "$tmp/edited/replay/shard-000004.h5" && pass "and leaves it as it was" || bad "seal changed a refused file"
+else bad "h5py could not edit the shards"; fi
+expect "seal without files" 2 "FILE" "$rlae" replay seal
+
 summary

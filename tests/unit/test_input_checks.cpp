@@ -114,25 +114,37 @@ TEST(OptionValues, IntegerListsAndUsageErrors) {
   }
 }
 
-// A shard the replay fuzz target made (tests/fixtures/fuzz/replay-chunk-overflow.h5):
-// its forged chunk made libhdf5's own read path copy past a heap buffer (ASan:
-// heap-buffer-overflow in H5VM_memcpyvv under H5Dread). The reader decodes chunks
-// itself now and refuses it with the file and dataset named.
+// Shards the replay fuzz target made: each is refused by its missing frame
+// before libhdf5 parses it (read_replay_shard), the file named.
+//  - replay-chunk-overflow.h5: a forged chunk made libhdf5's own read path copy
+//    past a heap buffer (ASan: heap-buffer-overflow in H5VM_memcpyvv under H5Dread);
+//  - replay-metadata-size.h5: metadata claiming a ~1 TiB object header, which
+//    libhdf5 (H5C_protect) tries to allocate;
+//  - replay-attr-use-after-free.h5: a forged object header on which libhdf5
+//    1.10.8 reads freed memory in H5Aexists (H5O__msg_iterate_real). Only the
+//    frame keeps this one away from libhdf5: it is not read unverified here.
+TEST(ReplayShardForged, FuzzFindingsAreRefusedBeforeLibhdf5ReadsThem) {
+  for (const char* name : {"replay-chunk-overflow.h5", "replay-metadata-size.h5", "replay-attr-use-after-free.h5"}) {
+    const std::string path = std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/" + name;
+    const std::string e = error_of([&] { read_replay_shard(path); });
+    EXPECT_NE(e.find(path + ": an HDF5 file without rlae's frame"), std::string::npos) << e;
+  }
+}
+
+// The same files read unverified (rlae replay seal on a file one vouches for):
+// the reader's own checks still hold them. It decodes chunks itself and refuses
+// the overflowing one naming the dataset; libhdf5's failed allocation for the
+// forged size is an error naming the file.
 TEST(ReplayShardForged, ChunksThatDoNotDecodeToTheirSizeAreErrors) {
   const std::string path = std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-chunk-overflow.h5";
-  const std::string e = error_of([&] { read_replay_shard(path); });
+  const std::string e = error_of([&] { read_replay_shard_unverified(path); });
   EXPECT_NE(e.find(path), std::string::npos) << e;
   EXPECT_NE(e.find("dataset '"), std::string::npos) << e;
 }
 
-// Another forged shard of the replay fuzz target (tests/fixtures/fuzz/replay-metadata-size.h5):
-// its metadata claims an object header of ~1 TiB, which libhdf5 (H5C_protect)
-// tries to allocate. Under ASan that allocation is a report; in a real build the
-// allocation or the read past the end of the 48 KiB file fails inside libhdf5 and
-// the reader reports it naming the file. No crash, no memory taken.
 TEST(ReplayShardForged, MetadataClaimingATebibyteIsAnError) {
   const std::string path = std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-metadata-size.h5";
-  const std::string e = error_of([&] { read_replay_shard(path); });
+  const std::string e = error_of([&] { read_replay_shard_unverified(path); });
   EXPECT_NE(e.find(path), std::string::npos) << e;
 }
 
@@ -160,25 +172,70 @@ TrajectoryBatch one_episode(int64_t N) {
   return b;
 }
 
-TEST_F(InputFiles, ReplayShardWithAFlippedByteIsReadOrAnError) {
+// Every byte of a shard is covered by its frame: any flipped byte is an error
+// naming the file, before libhdf5 reads anything. Read unverified, the same
+// files read or are errors, never a crash.
+TEST_F(InputFiles, ReplayShardWithAFlippedByteIsAnError) {
   const TrajectoryBatch b = one_episode(40);
   const std::string path = dir + "/s.h5";
   write_replay_shard(path, b, {"h", "r", "mappo", 1});
   const std::string whole = read_file(path);
-  int errors = 0, read = 0;
+  int errors = 0, unverified_read = 0, unverified_errors = 0;
   for (size_t at = 0; at < whole.size(); at += 61) {
     std::string bad = whole;
     bad[at] = static_cast<char>(bad[at] ^ 0x5a);
     write_file_atomic(dir + "/bad.h5", bad);
+    const std::string e = error_of([&] { read_replay_shard(dir + "/bad.h5"); });
+    EXPECT_NE(e.find(dir + "/bad.h5: "), std::string::npos) << "byte " << at << ": " << e;
+    errors += !e.empty();
+    if (at < kShardFrameBytes) continue;
+    EXPECT_NE(e.find("checksum mismatch"), std::string::npos) << "byte " << at << ": " << e;
     try {
-      read_replay_shard(dir + "/bad.h5");
-      ++read;
+      read_replay_shard_unverified(dir + "/bad.h5");
+      ++unverified_read;
     } catch (const Error&) {
-      ++errors;
+      ++unverified_errors;
     }
   }
-  EXPECT_GT(errors, 0);
-  EXPECT_GT(read + errors, 10);
+  EXPECT_EQ(errors, static_cast<int>((whole.size() + 60) / 61));
+  EXPECT_GT(unverified_errors, 0);
+  EXPECT_GT(unverified_read + unverified_errors, 10);
+}
+
+// The frame: one line of text in HDF5's user block with the size and CRC-32 of
+// the rest; a shard one vouches for (its frame zeroed, as in a file another tool
+// wrote) is refused naming `rlae replay seal`, which adopts it.
+TEST_F(InputFiles, ReplayShardFrameAndSeal) {
+  const TrajectoryBatch b = one_episode(12);
+  const std::string path = dir + "/s.h5";
+  write_replay_shard(path, b, {"h", "r", "mappo", 1});
+  const std::string whole = read_file(path);
+  const size_t eol = whole.find('\n');
+  ASSERT_LT(eol, kShardFrameBytes);
+  char want[64];
+  std::snprintf(want, sizeof want, "; bytes %zu; crc32 ", whole.size() - kShardFrameBytes);
+  EXPECT_EQ(whole.rfind("rlae replay shard; frame 1", 0), 0u) << whole.substr(0, eol);
+  EXPECT_NE(whole.substr(0, eol).find(want), std::string::npos) << whole.substr(0, eol);
+  EXPECT_EQ(whole.compare(kShardFrameBytes, 4, "\x89HDF"), 0);
+
+  std::string unframed = whole;
+  std::memset(&unframed[0], 0, kShardFrameBytes);
+  write_file_atomic(dir + "/unframed.h5", unframed);
+  std::string e = error_of([&] { read_replay_shard(dir + "/unframed.h5"); });
+  EXPECT_NE(e.find("without rlae's frame"), std::string::npos) << e;
+  EXPECT_NE(e.find("rlae replay seal " + dir + "/unframed.h5"), std::string::npos) << e;
+  seal_replay_shard(dir + "/unframed.h5");
+  EXPECT_EQ(read_replay_shard(dir + "/unframed.h5").num_steps(), 12);
+
+  write_file_atomic(dir + "/long.h5", whole + "x");
+  e = error_of([&] { read_replay_shard(dir + "/long.h5"); });
+  EXPECT_NE(e.find("1 bytes beyond its end"), std::string::npos) << e;
+  write_file_atomic(dir + "/short.h5", whole.substr(0, whole.size() - 1));
+  e = error_of([&] { read_replay_shard(dir + "/short.h5"); });
+  EXPECT_NE(e.find("truncated: " + std::to_string(whole.size() - kShardFrameBytes - 1) + " of its"), std::string::npos) << e;
+  write_file_atomic(dir + "/stub.h5", whole.substr(0, 100));
+  e = error_of([&] { read_replay_shard(dir + "/stub.h5"); });
+  EXPECT_NE(e.find("truncated inside its frame"), std::string::npos) << e;
 }
 
 // A chunk dimension of 0 in a 1-D dataset's layout message is an error naming the
@@ -208,7 +265,8 @@ TEST_F(InputFiles, ReplayShardWithAChunkDimensionOfZeroIsAnError) {
   }
   ASSERT_NE(patched, 0u) << "no chunked 1-D layout message found in the shard";
   write_file_atomic(dir + "/zero-chunk.h5", bytes);
-  const std::string e = error_of([&] { read_replay_shard(dir + "/zero-chunk.h5"); });
+  EXPECT_NE(error_of([&] { read_replay_shard(dir + "/zero-chunk.h5"); }).find("checksum mismatch"), std::string::npos);
+  const std::string e = error_of([&] { read_replay_shard_unverified(dir + "/zero-chunk.h5"); });
   EXPECT_NE(e.find(dir + "/zero-chunk.h5"), std::string::npos) << e;
   EXPECT_EQ(read_replay_shard(path).num_steps(), N);
 }

@@ -127,7 +127,7 @@ TEST_F(ReplayShard, CorruptOrForeignFilesAreClearErrors) {
   write_file_atomic(dir + "/trunc.h5", whole.substr(0, whole.size() / 2));
   expect_error(dir + "/trunc.h5", "");
   write_file_atomic(dir + "/text.h5", "not hdf5 at all");
-  expect_error(dir + "/text.h5", "not an HDF5 file");
+  expect_error(dir + "/text.h5", "not an rlae replay shard");
   expect_error(dir + "/missing.h5", "");
 }
 
