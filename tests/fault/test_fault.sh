@@ -6,6 +6,7 @@
 #   SIGTERM to launch/mpirun.sh, SIGINT in-process -> "stopped by SIG...; checkpoint saved", rc 128+signal
 #   kill -9 of an actor, SIGSTOP of an actor -> "lost rank 2", rc != 0
 #   kill -9 of the learner -> job ends (mpirun's report), rc != 0
+#   metrics.jsonl on /dev/full, a 1 MiB tmpfs as --out -> one error naming the file, rc 1
 set -u
 rlae=$1; fixture=$2; python=$3
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
@@ -116,4 +117,30 @@ for how in inprocess mpirun; do
     && pass "metrics.jsonl on a full disk ($how): rc $rc, checkpoint 1 intact" \
     || bad "metrics.jsonl on a full disk ($how): rc $rc: $(tail -3 "$tmp/full-$how.log")"
 done
+
+# A real disk too small for the run: a 1 MiB tmpfs as --out under mpirun, a checkpoint
+# every iteration (~130 KiB with its shard), so the disk fills after a few iterations,
+# in whichever write comes first. The job ends with one error naming the file, rc 1,
+# the latest checkpoint loads, the shards read; with the disk grown (remount 8 MiB)
+# --resume continues. Needs mount(8) rights (root); elsewhere the case says so and is skipped.
+small=$tmp/small
+mkdir -p "$small"
+if mount -t tmpfs -o size=1m rlae-fault "$small" 2>/dev/null; then
+  trap 'umount -l "$small" 2>/dev/null; rm -rf "$tmp"' EXIT
+  timeout 120 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$small/run" --iterations 100000 --checkpoint-every 1 \
+    >"$tmp/small.log" 2>&1; rc=$?
+  if [ "$rc" = 1 ] && grep -qE "rlae train: rank 0 \(learner\) failed: $small/run/.*(disk full|No space left)" "$tmp/small.log" \
+     && ! grep -qiE "segmentation|core dumped|H5close" "$tmp/small.log" \
+     && [ -z "$(find "$small/run" -name '*.tmp*')" ]; then
+    pass "1 MiB tmpfs: rc $rc, $(grep -m1 -oE "$small/run/[^:]*" "$tmp/small.log" | sed "s|$small/run/||") named"
+  else bad "1 MiB tmpfs: rc $rc: $(tail -3 "$tmp/small.log")"; fi
+  ck=$(cat "$small/run/checkpoints/latest" 2>/dev/null)
+  [ -n "$ck" ] && "$python" -c "from safetensors.numpy import load_file; import sys; load_file(sys.argv[1])" "$small/run/checkpoints/$ck" \
+    && pass "1 MiB tmpfs: latest checkpoint $ck loads" || bad "1 MiB tmpfs: latest checkpoint '$ck' does not load"
+  if mount -o remount,size=8m "$small"; then
+    cp "$small/run/metrics.jsonl" "$tmp/small-metrics" 2>/dev/null
+    lossy=1 resumes small/run "$mpirun" -np 3 "$rlae"
+  else bad "tmpfs: remount to 8 MiB failed"; fi
+  umount "$small" || umount -l "$small"
+else echo "skip 1 MiB tmpfs: cannot mount a tmpfs here (not root?); the /dev/full cases above stand in"; fi
 summary
