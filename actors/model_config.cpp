@@ -331,6 +331,20 @@ void ModelConfig::validate() const {
   RLAE_CHECK(head_dim > 0 && head_dim % 2 == 0, s, ": head_dim must be positive and even, got ",
              head_dim);
   RLAE_CHECK(max_position_embeddings > 0, s, ": max_position_embeddings must be positive");
+  // Upper bounds far above any released model: a config.json claiming more is
+  // damaged, and must fail here rather than in loops and allocations sized by it
+  // (the model_config fuzz target spent minutes on num_hidden_layers 9e14).
+  struct Bound { const char* name; int64_t value, max; };
+  for (const Bound& b : {Bound{"vocab_size", vocab_size, int64_t{1} << 24},
+                         Bound{"hidden_size", hidden_size, int64_t{1} << 17},
+                         Bound{"intermediate_size", intermediate_size, int64_t{1} << 20},
+                         Bound{"num_hidden_layers", num_layers, 1024},
+                         Bound{"num_attention_heads", num_heads, 4096},
+                         Bound{"head_dim", head_dim, 4096},
+                         Bound{"max_position_embeddings", max_position_embeddings, int64_t{1} << 30}}) {
+    RLAE_CHECK(b.value <= b.max, s, ": ", b.name, " ", b.value, " is beyond any real model (rlae reads at most ",
+               b.max, ")");
+  }
   RLAE_CHECK(rms_norm_eps > 0 && std::isfinite(rms_norm_eps), s,
              ": rms_norm_eps must be positive, got ", rms_norm_eps);
   RLAE_CHECK(rope.theta > 0 && std::isfinite(rope.theta), s, ": rope_theta must be positive");

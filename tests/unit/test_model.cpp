@@ -563,4 +563,28 @@ TEST(ModelConfigParse, DefaultsFollowTransformers) {
   EXPECT_EQ(q.sliding_window, 0);  // ignored unless use_sliding_window
 }
 
+// The model_config fuzz target's timeout: num_hidden_layers 911099999999994 was
+// accepted and to_json() looped over the layers for minutes. Sizes beyond any real
+// model are refused, naming the field; a large real shape still reads.
+TEST(ModelConfigParse, SizesBeyondAnyRealModelAreRefused) {
+  auto config = [](const std::string& field, const std::string& value) {
+    std::string j = R"({"architectures": ["Qwen2ForCausalLM"], "vocab_size": 152064, "hidden_size": 8192,
+          "intermediate_size": 29568, "num_hidden_layers": 80, "num_attention_heads": 64,
+          "num_key_value_heads": 8, "max_position_embeddings": 131072)";
+    return j + ", \"" + field + "\": " + value + "}";
+  };
+  EXPECT_EQ(rlae::ModelConfig::from_json(config("rope_theta", "1000000.0"), "qwen72b").num_layers, 80);
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"num_hidden_layers", "911099999999994"}, {"vocab_size", "100000000"}, {"hidden_size", "1048576"},
+           {"intermediate_size", "9999999999"}, {"max_position_embeddings", "4611686018427387904"}}) {
+    try {
+      rlae::ModelConfig::from_json(config(field, value), "dir/config.json");
+      ADD_FAILURE() << field << " " << value << " accepted";
+    } catch (const rlae::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("dir/config.json: " + field + " " + value + " is beyond any real model"),
+                std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
