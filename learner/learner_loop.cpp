@@ -73,8 +73,10 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
       return "checkpoint saved at iteration " + std::to_string(learner.iteration());
     } catch (const std::exception& e) {
       RLAE_LOG(warn, "could not save a checkpoint: ", e.what());
-      return "no checkpoint at iteration " + std::to_string(learner.iteration()) +
-             " (could not write it; the earlier ones are intact)";
+      const int64_t last = learner.checkpointed();
+      return "no checkpoint at iteration " + std::to_string(learner.iteration()) + " (could not write it; " +
+             (last >= 0 ? "the latest is iteration " + std::to_string(last) + ", intact)"
+                        : "there is no earlier one to resume from)");
     }
   };
   auto fail = [&](const std::string& why) {

@@ -52,6 +52,7 @@ TrainLearner::TrainLearner(const TrainConfig& cfg, int64_t K, int64_t obs_width)
   const std::string path = cfg.out + "/metrics.jsonl";
   if (cfg.resume) {
     std::tie(iteration_, version_) = resume_learner(cfg, learner_, fingerprint_);
+    checkpointed_ = iteration_;
     truncate_metrics(path, iteration_);
   }
   metrics_.open(path, cfg.resume ? std::ios::app : std::ios::trunc);
@@ -61,7 +62,10 @@ TrainLearner::TrainLearner(const TrainConfig& cfg, int64_t K, int64_t obs_width)
 
 TrainLearner::~TrainLearner() = default;
 
-void TrainLearner::save_checkpoint() { write_checkpoint(cfg_, learner_, iteration_, version_, fingerprint_); }
+void TrainLearner::save_checkpoint() {
+  write_checkpoint(cfg_, learner_, iteration_, version_, fingerprint_);
+  checkpointed_ = iteration_;
+}
 
 IterationMetrics TrainLearner::step(const std::vector<TrajectoryBatch>& batches) {
   RLAE_CHECK(!batches.empty(), "learner: no batches for iteration ", iteration_);

@@ -35,12 +35,15 @@ class TrainLearner {
   IterationMetrics step(const std::vector<TrajectoryBatch>& batches);
   // A checkpoint at the current iteration (also used when the job fails).
   void save_checkpoint();
+  // The iteration of the latest checkpoint on disk (written or resumed from); -1: none.
+  int64_t checkpointed() const { return checkpointed_; }
 
  private:
   const TrainConfig& cfg_;
   PpoLearner learner_;
   std::string fingerprint_;
   int64_t iteration_ = 0, version_ = 0;
+  int64_t checkpointed_ = -1;
   std::ofstream metrics_;
   double last_step_end_ = 0;  // seconds on a steady clock
 };
