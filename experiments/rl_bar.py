@@ -5,7 +5,8 @@ test-wording split (phrasings and words never seen in training); plus generaliza
 task families the policy never saw in training. Writes experiments/rl-results.json and the results
 section of experiments/README.md.
 
-    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn] [--iterations N]
+    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn,mappo+lr3e-4,mappo+ent0.003,mappo+it800]
+                          [--iterations N]
 
 Each run is `launch/mpirun.sh -np 4 rlae train --config experiments/quickstart.ini
 --algo A --seed S` (1 learner + 3 actors); its last checkpoint is evaluated with
@@ -58,19 +59,45 @@ def evaluate(args, policies, out, families="", split="test"):
     return json.load(open(out))
 
 
+# A variant is the algorithm and '+'-separated changes to experiments/quickstart.ini:
+#   vn       MAPPO's value normalization (--value-norm true)
+#   lrX      --lr X            entX   --entropy-coef X
+#   itN      --iterations N    (default --iterations of this script)
+# e.g. mappo+vn, mappo+lr3e-4, ppo+vn+it800.
+VARIANTS = (("vn", None, "--value-norm"), ("lr", float, "--lr"), ("ent", float, "--entropy-coef"),
+            ("it", int, "--iterations"))
+
+
+def variant(algo, iterations):
+    base, *changes = algo.split("+")
+    if base not in ("mappo", "ppo"):
+        sys.exit(f"rl_bar.py: unknown algorithm '{base}' in --algos (mappo, ppo)")
+    opts = {"--iterations": str(iterations)}
+    for c in changes:
+        for prefix, kind, flag in VARIANTS:
+            if kind is None and c == prefix:
+                opts[flag] = "true"
+                break
+            if kind is not None and c.startswith(prefix) and c != prefix:
+                try:
+                    kind(c[len(prefix):])
+                except ValueError:
+                    sys.exit(f"rl_bar.py: '{c}' in --algos: '{c[len(prefix):]}' is not a {kind.__name__}")
+                opts[flag] = c[len(prefix):]
+                break
+        else:
+            sys.exit(f"rl_bar.py: unknown variant '+{c}' in --algos (known: +vn, +lrX, +entX, +itN)")
+    return base, [x for kv in opts.items() for x in kv]
+
+
 def train(args, algo, seed, out, families=""):
     if os.path.exists(os.path.join(out, "checkpoints")) and not args.retrain:
         log(f"{out}: reusing the finished run")
     else:
-        # "mappo+vn": the algorithm with MAPPO's value normalization (--value-norm).
-        base_algo, _, extra = algo.partition("+")
+        base_algo, options = variant(algo, args.iterations)
         cmd = [os.path.join(REPO, "launch", "mpirun.sh"), "-np", "4", args.rlae, "train",
                "--config", "experiments/quickstart.ini", "--algo", base_algo, "--seed", str(seed),
-               "--out", out, "--iterations", str(args.iterations)]
-        if extra == "vn":
-            cmd += ["--value-norm", "true"]
-        elif extra:
-            sys.exit(f"rl_bar.py: unknown variant '+{extra}' in --algos (known: +vn)")
+               "--out", out] + options
         if families:
             cmd += ["--families", families]
         secs = sh(cmd, out + ".log")
@@ -165,8 +192,13 @@ def main():
 
 
 def label(algo):
-    base, _, extra = algo.partition("+")
-    return f"RLAE_{base.upper()}" + (" + value norm" if extra == "vn" else "")
+    base, *changes = algo.split("+")
+    names = {"vn": "value norm", "lr": "lr ", "ent": "entropy coef ", "it": "iterations "}
+    out = []
+    for c in changes:
+        key = c if c == "vn" else next((k for k in ("lr", "ent", "it") if c.startswith(k)), c)
+        out.append(names.get(key, key) + (c[len(key):] if key != "vn" else ""))
+    return f"RLAE_{base.upper()}" + "".join(f" + {x}" for x in out)
 
 
 SPLIT_TITLES = {"test-wording": "test-wording: phrasings, names, objects, containers and places never seen in training",
