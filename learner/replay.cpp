@@ -5,13 +5,26 @@
 #include <ATen/ATen.h>
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 #include "common/check.h"
 #include "common/fs.h"
+#include "common/wire.h"
+#include "common/wire_tensor.h"
 #include "rlae_build_info.h"
+
+// Sanitizer builds only (weak: null elsewhere): see read_isolated.
+extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 namespace rlae {
 namespace {
@@ -27,9 +40,10 @@ namespace {
 // One line of text, zero-padded:
 //   "rlae replay shard; frame 1; bytes N; crc32 XXXXXXXX\n"
 // N is the file's size after the frame and the CRC-32 (zlib) covers those bytes.
-// A shard is read only when its frame matches: a damaged or forged file is
-// refused before libhdf5 parses any of it (libhdf5 1.10's object header parser
-// reads freed memory on forged headers: tests/fixtures/fuzz/replay-attr-use-after-free.h5).
+// A shard is read only when its frame matches: a damaged or truncated file is
+// refused before libhdf5 parses any of it. The frame is no signature (anyone can
+// compute a CRC): what libhdf5 does on a forged file with a valid frame is
+// contained by parsing in a child process (read_isolated).
 constexpr const char* kFrameMagic = "rlae replay shard; frame 1; ";
 const char kHdf5Signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
 
@@ -42,16 +56,7 @@ bool has_hdf5_signature(const std::string& bytes) {
 }
 
 uint32_t crc_of(const std::string& bytes, size_t from) {
-  uLong crc = ::crc32(0L, Z_NULL, 0);
-  const auto* p = reinterpret_cast<const Bytef*>(bytes.data()) + from;
-  size_t left = bytes.size() - from;
-  while (left > 0) {  // zlib's crc32 takes a uInt length
-    const uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
-    crc = ::crc32(crc, p, n);
-    p += n;
-    left -= n;
-  }
-  return static_cast<uint32_t>(crc);
+  return wire::crc32(bytes.data() + from, bytes.size() - from);
 }
 
 std::string frame_line(size_t payload, uint32_t crc) {
@@ -65,10 +70,10 @@ std::string frame_line(size_t payload, uint32_t crc) {
 std::string framed(const std::string& image, const std::string& path) {
   RLAE_CHECK(image.size() >= 8 && std::memcmp(image.data(), kHdf5Signature, 8) == 0, path,
              ": HDF5 did not produce a file image");
-  std::string out(kShardFrameBytes, '\0');
+  const std::string line = frame_line(image.size(), crc_of(image, 0));
+  std::string out = line;
+  out.resize(kShardFrameBytes, '\0');
   out += image;
-  const std::string line = frame_line(image.size(), crc_of(out, kShardFrameBytes));
-  std::memcpy(&out[0], line.data(), line.size());
   return out;
 }
 
@@ -76,15 +81,19 @@ void check_frame(const std::string& bytes, const std::string& path) {
   const size_t magic = std::strlen(kFrameMagic);
   if (bytes.compare(0, magic, kFrameMagic) != 0) {
     if (has_hdf5_signature(bytes)) {
+      const size_t slash = path.find_last_of('/');
+      const std::string all = slash == std::string::npos ? std::string("*.h5") : path.substr(0, slash + 1) + "*.h5";
       RLAE_FAIL(path, ": an HDF5 file without rlae's frame (not written by rlae, or by a version before frames); "
-                      "if it is a shard you made or edited, `rlae replay seal ", path, "` checks it and adds the frame");
+                      "if it is a shard you made or edited, `rlae replay seal ", path, "` checks it and adds the "
+                      "frame (all of a run's: `rlae replay seal ", all, "`)");
     }
     RLAE_FAIL(path, ": not an rlae replay shard (", bytes.size() < magic ? "too short for" : "no",
               " rlae frame at its start)");
   }
   RLAE_CHECK(bytes.size() >= kShardFrameBytes, path, ": replay shard truncated inside its frame (", bytes.size(),
              " bytes)");
-  const size_t end = bytes.find('\n', magic);
+  const std::string frame = bytes.substr(0, kShardFrameBytes);
+  const size_t end = frame.find('\n', magic);
   RLAE_CHECK(end != std::string::npos && end < kShardFrameBytes, path, ": replay shard frame is damaged");
   unsigned long long payload = 0;
   unsigned crc = 0;
@@ -97,9 +106,11 @@ void check_frame(const std::string& bytes, const std::string& path) {
     RLAE_CHECK(bytes[i] == 0, path, ": replay shard frame is damaged (byte ", i, ")");
   }
   const size_t have = bytes.size() - kShardFrameBytes;
-  RLAE_CHECK(have >= payload, path, ": replay shard truncated: ", have, " of its ", payload, " bytes after the frame");
-  const std::string changed = std::string(": the file changed after rlae wrote it (damaged, or edited: `rlae replay seal ") +
-                              path + "` adopts an intended edit)";
+  const std::string changed = std::string(": the file changed after rlae wrote it: damaged (copy it again from a good "
+                                          "source), or edited on purpose (then `rlae replay seal ") + path +
+                              "` adopts the edit)";
+  RLAE_CHECK(have >= payload, path, ": replay shard truncated: ", have, " of its ", payload, " bytes after the frame",
+             changed);
   RLAE_CHECK(have == payload, path, ": replay shard has ", have - payload, " bytes beyond its end (", payload,
              " bytes after the frame)", changed);
   const uint32_t got = crc_of(bytes, kShardFrameBytes);
@@ -458,17 +469,141 @@ TrajectoryBatch read_image(const std::string& path, const std::string& bytes, Sh
   }
 }
 
+void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void put_str(std::string& out, const std::string& s) {
+  put_u64(out, s.size());
+  out += s;
+}
+
+// Reader of the child's reply: [u64 len, bytes] x 3 (config_hash, run_id, algo),
+// u64 iteration, u64 schema_version, then the batch as a wire trajectory message.
+struct Reply {
+  const std::string& b;
+  size_t at = 1;
+  const std::string& path;
+  uint64_t u64() {
+    RLAE_CHECK(b.size() - at >= 8, path, ": the shard reader's reply is cut short");
+    uint64_t v = 0;
+    std::memcpy(&v, b.data() + at, 8);
+    at += 8;
+    return v;
+  }
+  std::string str() {
+    const uint64_t n = u64();
+    RLAE_CHECK(b.size() - at >= n, path, ": the shard reader's reply is cut short");
+    at += n;
+    return b.substr(at - n, n);
+  }
+};
+
+// libhdf5 parses a shard in a child process (fork), which sends the batch back
+// over a pipe: whatever libhdf5 does on a file whose frame matches but whose HDF5
+// is forged (1.10.8 reads freed memory in H5Aexists on one the fuzzer made, a frame
+// computed for it: tests/fixtures/fuzz/replay-attr-use-after-free.h5), it does it
+// in the child, and rlae reports the file. A child that does not finish within
+// 60 s + 1 s per 4 MiB is killed: no hang either. The child only reads: its
+// tensors are fresh contiguous CPU buffers, no LibTorch thread pool is used.
+TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes, ShardInfo* info) {
+  int fds[2];
+  RLAE_CHECK(::pipe2(fds, O_CLOEXEC) == 0, path, ": cannot start the shard reader (pipe: ", std::strerror(errno), ")");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    RLAE_FAIL(path, ": cannot start the shard reader (fork: ", std::strerror(err), ")");
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    // In a sanitizer build (the fuzz targets) a report in the child is the
+    // child's end, which the parent reports: not the fuzzer's finding.
+    if (__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(nullptr);
+    std::string out;
+    try {
+      ShardInfo si;
+      const TrajectoryBatch b = read_image(path, bytes, &si);
+      out = "B";
+      put_str(out, si.config_hash);
+      put_str(out, si.run_id);
+      put_str(out, si.algo);
+      put_u64(out, static_cast<uint64_t>(si.iteration));
+      put_u64(out, static_cast<uint64_t>(si.schema_version));
+      const std::vector<uint8_t> msg = wire::encode_trajectory(0, 0, b);
+      out.append(reinterpret_cast<const char*>(msg.data()), msg.size());
+    } catch (const std::exception& e) {
+      out = std::string("E") + e.what();
+    }
+    for (size_t done = 0; done < out.size();) {
+      const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) ::_exit(3);
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  using Clock = std::chrono::steady_clock;
+  const auto limit = std::chrono::seconds(60 + static_cast<int64_t>(bytes.size() >> 22));
+  const auto deadline = Clock::now() + limit;
+  std::string reply;
+  bool timed_out = false;
+  char buf[1 << 16];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // end of the child's reply (or a read error: the status tells)
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  RLAE_CHECK(!timed_out, path, ": libhdf5 did not finish reading it in ", limit.count(),
+             " s (a damaged shard?); the reader was stopped");
+  RLAE_CHECK(!WIFSIGNALED(status), path, ": libhdf5 crashed reading it (", strsignal(WTERMSIG(status)),
+             "): its HDF5 structure is damaged or forged");
+  RLAE_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && !reply.empty(), path,
+             ": the shard reader failed (exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+             ") without a result: its HDF5 structure is damaged or forged");
+  if (reply[0] == 'E') throw Error(reply.substr(1));
+  RLAE_CHECK(reply[0] == 'B', path, ": the shard reader's reply is malformed");
+  Reply r{reply, 1, path};
+  ShardInfo si;
+  si.config_hash = r.str();
+  si.run_id = r.str();
+  si.algo = r.str();
+  si.iteration = static_cast<int64_t>(r.u64());
+  si.schema_version = static_cast<int>(r.u64());
+  const auto* data = reinterpret_cast<const uint8_t*>(reply.data()) + r.at;
+  wire::Limits limits;
+  limits.max_payload_bytes = reply.size();  // the default 2 GiB would refuse a big shard
+  TrajectoryBatch b = wire::decode_trajectory(wire::decode_message(data, reply.size() - r.at, limits));
+  if (info != nullptr) *info = si;
+  return b;
+}
+
 }  // namespace
 
 TrajectoryBatch read_replay_shard(const std::string& path, ShardInfo* info) {
   const std::string bytes = read_file(path);
   check_frame(bytes, path);
-  return read_image(path, bytes, info);
+  return read_isolated(path, bytes, info);
 }
 
 TrajectoryBatch read_replay_shard_unverified(const std::string& path, ShardInfo* info) {
   const std::string bytes = read_file(path);
-  return read_image(path, bytes, info);
+  return read_isolated(path, bytes, info);
 }
 
 void seal_replay_shard(const std::string& path) {

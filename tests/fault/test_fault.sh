@@ -52,7 +52,9 @@ fs = sorted(glob.glob(sys.argv[1] + '/replay/*.h5'))
 assert fs, 'no shards'
 for f in fs: h5py.File(f, 'r').close()
 assert not glob.glob(sys.argv[1] + '/replay/*.tmp') and not glob.glob(sys.argv[1] + '/checkpoints/*.tmp*')
-" "$tmp/$name" && pass "$name: shards readable, no temporary files" || bad "$name: shards"
+" "$tmp/$name" && timeout 60 "$rlae" replay inspect --run "$tmp/$name" >"$tmp/$name.inspect" 2>&1 \
+    && pass "$name: shards readable (h5py, rlae replay inspect), no temporary files" \
+    || bad "$name: shards: $(tail -1 "$tmp/$name.inspect" 2>/dev/null)"
 }
 
 # SIGTERM to launch/mpirun.sh (Ctrl-C or Slurm signalling the launcher): it asks every
@@ -126,7 +128,7 @@ done
 small=$tmp/small
 mkdir -p "$small"
 if mount -t tmpfs -o size=1m rlae-fault "$small" 2>/dev/null; then
-  trap 'umount -l "$small" 2>/dev/null; rm -rf "$tmp"' EXIT
+  trap 'umount -l "$small" 2>/dev/null; rm -rf "$tmp"' EXIT  # (a SIGKILL of the test leaves it mounted)
   timeout 120 "$mpirun" -np 3 "$rlae" train "${common[@]}" --out "$small/run" --iterations 100000 --checkpoint-every 1 \
     >"$tmp/small.log" 2>&1; rc=$?
   if [ "$rc" = 1 ] && grep -qE "rlae train: rank 0 \(learner\) failed: $small/run/.*(disk full|No space left)" "$tmp/small.log" \
@@ -138,7 +140,6 @@ if mount -t tmpfs -o size=1m rlae-fault "$small" 2>/dev/null; then
   [ -n "$ck" ] && "$python" -c "from safetensors.numpy import load_file; import sys; load_file(sys.argv[1])" "$small/run/checkpoints/$ck" \
     && pass "1 MiB tmpfs: latest checkpoint $ck loads" || bad "1 MiB tmpfs: latest checkpoint '$ck' does not load"
   if mount -o remount,size=8m "$small"; then
-    cp "$small/run/metrics.jsonl" "$tmp/small-metrics" 2>/dev/null
     lossy=1 resumes small/run "$mpirun" -np 3 "$rlae"
   else bad "tmpfs: remount to 8 MiB failed"; fi
   umount "$small" || umount -l "$small"

@@ -3,19 +3,21 @@
 //
 //   tests/fuzz/run.sh replay [SECONDS]
 //
-// An input is a shard file's bytes. It must read as a complete, valid
-// trajectory batch or throw rlae::Error naming the file (HDF5's own errors are
-// turned into rlae::Error). A crash, a sanitizer report, an allocation beyond
-// the fuzzer's memory limit, or another exception is a finding. The reader
-// checks a shard's frame (size and CRC-32 of the bytes after it, learner/replay.h)
-// before libhdf5 parses anything, so a damaged file never reaches libhdf5; this
-// target exercises that check and, for inputs whose frame matches (the seed and
-// what libFuzzer derives from it with the CRC solved), the reader behind it.
-// Earlier findings, all refused by the frame now (tests/unit/test_input_checks.cpp):
-// tests/fixtures/fuzz/replay-chunk-overflow.h5, replay-metadata-size.h5 and
-// replay-attr-use-after-free.h5 (libhdf5 1.10.8 reading freed memory in H5Aexists
-// on a forged object header). The corpus is seeded with a shard written by
-// write_replay_shard when empty.
+// An input is either a shard file's bytes (when it starts with the frame's
+// text, "rlae replay shard; ...") or an HDF5 image, which the target frames (size,
+// CRC-32) before writing it: the first kind exercises the frame check, the
+// second gets every mutation through it to libhdf5 and the reader behind it. It
+// must read as a complete, valid trajectory batch or throw rlae::Error naming
+// the file. A crash, a sanitizer report in this process, an allocation beyond
+// the fuzzer's memory limit, a hang or another exception is a finding. libhdf5
+// parses in a child process (learner/replay.cpp read_isolated): its own crashes
+// and sanitizer reports there end the child, which the reader reports as an
+// error naming the file; the child's reports still reach the log (run.sh counts
+// them as "contained"). Kept inputs: tests/fixtures/fuzz/replay-chunk-overflow.h5,
+// replay-metadata-size.h5, replay-attr-use-after-free.h5 (libhdf5 1.10.8 reading
+// freed memory in H5Aexists on a forged object header; tests/unit/test_input_checks.cpp).
+// The corpus is seeded with a shard written by write_replay_shard and its bare
+// HDF5 image when empty.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/stat.h>
@@ -27,6 +29,8 @@
 #include <string>
 
 #include "common/check.h"
+#include "common/fs.h"
+#include "common/wire.h"
 #include "common/trajectory.h"
 #include "learner/replay.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -63,6 +67,7 @@ void seed_corpus(const std::string& dir) {
   info.iteration = 3;
   try {
     rlae::write_replay_shard(dir + "/seed-shard.h5", small_batch(), info);
+    fuzz::write_bytes(dir + "/seed-image.h5", rlae::read_file(dir + "/seed-shard.h5").substr(rlae::kShardFrameBytes));
   } catch (const rlae::Error& e) {
     std::fprintf(stderr, "fuzz_replay: could not write the seed shard: %s\n", e.what());
   }
@@ -78,7 +83,16 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = fuzz::scratch_path("replay", ".h5");
-  fuzz::write_bytes(path, std::string(reinterpret_cast<const char*>(data), size));
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  if (bytes.rfind("rlae replay shard; ", 0) != 0) {  // an HDF5 image: frame it
+    char line[128];
+    std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", bytes.size(),
+                  static_cast<unsigned>(rlae::wire::crc32(bytes.data(), bytes.size())));
+    std::string framed = line;
+    framed.resize(rlae::kShardFrameBytes, '\0');
+    bytes = framed + bytes;
+  }
+  fuzz::write_bytes(path, bytes);
   try {
     rlae::ShardInfo info;
     const rlae::TrajectoryBatch b = rlae::read_replay_shard(path, &info);

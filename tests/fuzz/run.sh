@@ -31,7 +31,7 @@ sources() {  # the rlae sources a target links
     shard_index) echo common/safetensors_format.cpp common/check.cpp ;;
     checkpoint) echo common/safetensors_format.cpp common/checkpoint_meta.cpp common/check.cpp ;;
     wire_tensor) echo common/wire.cpp common/wire_tensor.cpp common/trajectory.cpp common/check.cpp ;;
-    replay) echo learner/replay.cpp common/trajectory.cpp common/fs.cpp common/check.cpp ;;
+    replay) echo learner/replay.cpp common/trajectory.cpp common/fs.cpp common/wire.cpp common/wire_tensor.cpp common/check.cpp ;;
     *) return 1 ;;
   esac
 }
@@ -156,6 +156,11 @@ run_one() {  # run_one NAME SECONDS -> prints "NAME EXECS EXECS_PER_S CRASHES"
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   crashes=$(grep -c 'Test unit written to' "$log" || true)  # libFuzzer stops at its first finding
   [ "$rc" = 0 ] || [ "$crashes" != 0 ] || crashes="rc=$rc"
+  # replay: sanitizer reports of libhdf5 inside the reader's child process, which
+  # the reader turned into errors (not findings of rlae; see fuzz_replay.cpp).
+  if [ "$name" = replay ]; then
+    crashes="$crashes (contained in the reader's child: $(grep -c '^==[0-9]*==ERROR: AddressSanitizer' "$log" || true))"
+  fi
   echo "$name ${execs:-?} ${rate:-?} $crashes"
 }
 
@@ -178,7 +183,7 @@ case "$1" in
     for t in "${targets[@]}"; do
       read -r n e r c <<<"$(run_one "$t" "$seconds")"
       printf '%-14s %14s %10s %s\n' "$n" "$e" "$r" "$c"
-      [ "$c" = 0 ] || bad=1
+      [ "${c%% *}" = 0 ] || bad=1
     done
     exit "$bad" ;;
   *)
@@ -186,5 +191,5 @@ case "$1" in
     build "$1"
     read -r n e r c <<<"$(run_one "$1" "${2:-60}")"
     printf '%-14s %14s %10s %s   (log: build-fuzz/%s.log)\n' "$n" "$e" "$r" "$c" "$1"
-    [ "$c" = 0 ] ;;
+    [ "${c%% *}" = 0 ] ;;
 esac

@@ -20,6 +20,7 @@
 #include "common/options.h"
 #include "common/safetensors_format.h"
 #include "common/sweep_grid.h"
+#include "common/wire.h"
 #include "learner/replay.h"
 
 namespace rlae {
@@ -236,6 +237,32 @@ TEST_F(InputFiles, ReplayShardFrameAndSeal) {
   write_file_atomic(dir + "/stub.h5", whole.substr(0, 100));
   e = error_of([&] { read_replay_shard(dir + "/stub.h5"); });
   EXPECT_NE(e.find("truncated inside its frame"), std::string::npos) << e;
+}
+
+// A frame proves a shard undamaged, not honest: CRC-32 is no signature, and a
+// frame computed for a forged file gets its HDF5 to libhdf5. libhdf5 parses it
+// in a child process (read_isolated), so its use-after-free on the fuzzer's
+// forged object header is the child's end at worst: an error naming the file.
+TEST_F(InputFiles, AForgedShardWithAValidFrameIsAnErrorNotACrash) {
+  const std::string hdf5 = read_file(std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-attr-use-after-free.h5");
+  char line[128];
+  std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", hdf5.size(),
+                static_cast<unsigned>(wire::crc32(hdf5.data(), hdf5.size())));
+  std::string framed = line;
+  framed.resize(kShardFrameBytes, '\0');
+  framed += hdf5;
+  write_file_atomic(dir + "/forged.h5", framed);
+  for (int i = 0; i < 3; ++i) {  // and the process reads on
+    const std::string e = error_of([&] { read_replay_shard(dir + "/forged.h5"); });
+    EXPECT_EQ(e.rfind(dir + "/forged.h5: ", 0), 0u) << e;
+  }
+  const TrajectoryBatch b = one_episode(5);
+  write_replay_shard(dir + "/good.h5", b, {"h", "r", "mappo", 1});
+  ShardInfo info;
+  EXPECT_EQ(read_replay_shard(dir + "/good.h5", &info).num_steps(), 5);
+  EXPECT_EQ(info.algo, "mappo");
+  EXPECT_EQ(info.run_id, "r");
+  EXPECT_EQ(info.iteration, 1);
 }
 
 // A chunk dimension of 0 in a 1-D dataset's layout message is an error naming the
