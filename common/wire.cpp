@@ -276,6 +276,11 @@ Message decode_message(const uint8_t* data, size_t size, const Limits& limits) {
       RLAE_CHECK(ndim <= kMaxDims, "wire: tensor '", it.name, "' has ", static_cast<int>(ndim),
                  " dimensions, at most ", kMaxDims);
       // numel x esize must fit in the payload: bound every partial product by it.
+      // In a tensor with a zero dimension the others still make its strides:
+      // their product (x the element size) is bounded by kMaxEmptyExtent, 2^62
+      // (LibTorch refuses strides that overflow int64 with an exception of its
+      // own, which the wire_tensor fuzz target found).
+      constexpr uint64_t kMaxEmptyExtent = uint64_t{1} << 62;
       uint64_t bytes = esize;
       bool zero = false;
       for (int d = 0; d < ndim; ++d) {
@@ -283,12 +288,14 @@ Message decode_message(const uint8_t* data, size_t size, const Limits& limits) {
         RLAE_CHECK(dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), "wire: tensor '", it.name,
                    "' has dimension ", d, " = ", dim, " (negative as int64)");
         it.shape.push_back(static_cast<int64_t>(dim));
-        if (dim == 0) zero = true;
-        if (!zero) {
-          RLAE_CHECK(dim <= n / bytes, "wire: tensor '", it.name, "' shape needs more bytes than the payload of ",
-                     n, " holds");
-          bytes *= dim;
+        if (dim == 0) {
+          zero = true;
+          continue;
         }
+        const uint64_t bound = zero ? std::max<uint64_t>(n, kMaxEmptyExtent) : n;
+        RLAE_CHECK(dim <= bound / bytes, "wire: tensor '", it.name, "' shape needs more bytes than the payload of ", n,
+                   " holds", zero ? " (or than any tensor with a zero dimension may span)" : "");
+        bytes *= dim;
       }
       if (zero) bytes = 0;
       const uint64_t nbytes = r.u64("data size", i);

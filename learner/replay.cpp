@@ -531,8 +531,10 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
       put_u64(out, static_cast<uint64_t>(si.schema_version));
       const std::vector<uint8_t> msg = wire::encode_trajectory(0, 0, b);
       out.append(reinterpret_cast<const char*>(msg.data()), msg.size());
-    } catch (const std::exception& e) {
-      out = std::string("E") + e.what();
+    } catch (const Error& e) {
+      out = std::string("E") + e.what();  // names the file
+    } catch (const std::exception& e) {  // LibTorch's own (c10::Error) and the like
+      out = "E" + path + ": " + e.what();
     }
     for (size_t done = 0; done < out.size();) {
       const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);

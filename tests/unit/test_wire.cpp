@@ -238,6 +238,16 @@ TEST(Wire, RejectsLyingPayloads) {
   expect_rejected(raw_frame(MsgType::params, 1, tensor_item(1, {2, 3}, 20, 20)), "announces 20 data bytes");
   expect_rejected(raw_frame(MsgType::params, 1, tensor_item(1, {2, 3}, 48, 48)), "need 24");
   expect_rejected(raw_frame(MsgType::params, 1, tensor_item(2, {2, 3}, 24, 24)), "f64 dtype need 48");
+  // A zero dimension makes 0 bytes, but the other dimensions still make the
+  // tensor's strides: [0, 2^62, 3] overflowed them inside at::empty (an
+  // exception of LibTorch's, found by the wire_tensor fuzz target).
+  expect_rejected(raw_frame(MsgType::params, 1, tensor_item(1, {0, uint64_t{1} << 62, 3}, 0, 0)),
+                  "any tensor with a zero dimension may span");
+  {
+    const auto f = raw_frame(MsgType::params, 1, tensor_item(1, {0, 3, 132}, 0, 0));  // an empty batch's obs
+    const wire::Message m = wire::decode_message(f.data(), f.size());
+    EXPECT_EQ(wire::to_tensor(m.items[0]).sizes(), (std::vector<int64_t>{0, 3, 132}));
+  }
   expect_rejected(raw_frame(MsgType::params, 1, tensor_item(77, {2, 3}, 24, 24)), "unknown dtype code 77");
   expect_rejected(raw_frame(MsgType::params, 1, tensor_item(1, {1, 1, 1, 1, 1, 1, 1, 1, 1}, 4, 4)),
                   "9 dimensions");
