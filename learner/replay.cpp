@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/check.h"
@@ -496,12 +497,26 @@ struct Reply {
   }
 };
 
+// The reader child's time limit: RLAE_SHARD_READ_LIMIT_S (default 20) seconds
+// plus 1 s per 4 MiB of shard. Parsing an image already in memory takes
+// milliseconds per MiB; libhdf5 spins for ever on some forged files
+// (tests/fixtures/fuzz/replay-hdf5-spin.h5).
+int64_t shard_read_base_seconds() {
+  const char* env = std::getenv("RLAE_SHARD_READ_LIMIT_S");
+  if (env == nullptr || *env == '\0') return 20;
+  char* end = nullptr;
+  const long long v = std::strtoll(env, &end, 10);
+  RLAE_CHECK(*end == '\0' && v >= 1 && v <= 86400, "RLAE_SHARD_READ_LIMIT_S='", env,
+             "': expected whole seconds, 1 to 86400");
+  return v;
+}
+
 // libhdf5 parses a shard in a child process (fork), which sends the batch back
 // over a pipe: whatever libhdf5 does on a file whose frame matches but whose HDF5
 // is forged (1.10.8 reads freed memory in H5Aexists on one the fuzzer made, a frame
 // computed for it: tests/fixtures/fuzz/replay-attr-use-after-free.h5), it does it
 // in the child, and rlae reports the file. A child that does not finish within
-// 60 s + 1 s per 4 MiB is killed: no hang either. The child only reads: its
+// the limit above is killed: no hang either. The child only reads: its
 // tensors are fresh contiguous CPU buffers, no LibTorch thread pool is used.
 TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes, ShardInfo* info) {
   int fds[2];
@@ -546,7 +561,7 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
   }
   ::close(fds[1]);
   using Clock = std::chrono::steady_clock;
-  const auto limit = std::chrono::seconds(60 + static_cast<int64_t>(bytes.size() >> 22));
+  const auto limit = std::chrono::seconds(shard_read_base_seconds() + static_cast<int64_t>(bytes.size() >> 22));
   const auto deadline = Clock::now() + limit;
   std::string reply;
   bool timed_out = false;

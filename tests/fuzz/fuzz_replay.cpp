@@ -13,7 +13,9 @@
 // parses in a child process (learner/replay.cpp read_isolated): its own crashes
 // and sanitizer reports there end the child, which the reader reports as an
 // error naming the file; the child's reports still reach the log (run.sh counts
-// them as "contained"). Kept inputs: tests/fixtures/fuzz/replay-chunk-overflow.h5,
+// them as "contained"). libFuzzer does not see the child's coverage: the
+// target is guided by the frame check, the reply and the batch's decoding in
+// this process; libhdf5's parse gets the mutations unguided. Kept inputs: tests/fixtures/fuzz/replay-chunk-overflow.h5,
 // replay-metadata-size.h5, replay-attr-use-after-free.h5 (libhdf5 1.10.8 reading
 // freed memory in H5Aexists on a forged object header; tests/unit/test_input_checks.cpp).
 // The corpus is seeded with a shard written by write_replay_shard and its bare

@@ -265,6 +265,29 @@ TEST_F(InputFiles, AForgedShardWithAValidFrameIsAnErrorNotACrash) {
   EXPECT_EQ(info.iteration, 1);
 }
 
+// libhdf5 1.10.8 spins for ever on this forged file (the replay fuzz target
+// framed it): the reader's child is stopped after RLAE_SHARD_READ_LIMIT_S and the
+// file is named; the process reads the next shard.
+TEST_F(InputFiles, AShardOnWhichLibhdf5SpinsIsStopped) {
+  const std::string hdf5 = read_file(std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-hdf5-spin.h5");
+  char line[128];
+  std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", hdf5.size(),
+                static_cast<unsigned>(wire::crc32(hdf5.data(), hdf5.size())));
+  std::string framed = line;
+  framed.resize(kShardFrameBytes, '\0');
+  write_file_atomic(dir + "/spin.h5", framed + hdf5);
+  ::setenv("RLAE_SHARD_READ_LIMIT_S", "2", 1);
+  const std::string e = error_of([&] { read_replay_shard(dir + "/spin.h5"); });
+  ::unsetenv("RLAE_SHARD_READ_LIMIT_S");
+  EXPECT_EQ(e, dir + "/spin.h5: libhdf5 did not finish reading it in 2 s (a damaged shard?); the reader was stopped");
+  write_replay_shard(dir + "/good.h5", one_episode(3), {"h", "r", "mappo", 1});
+  EXPECT_EQ(read_replay_shard(dir + "/good.h5").num_steps(), 3);
+  ::setenv("RLAE_SHARD_READ_LIMIT_S", "soon", 1);
+  EXPECT_NE(error_of([&] { read_replay_shard(dir + "/good.h5"); }).find("RLAE_SHARD_READ_LIMIT_S='soon'"),
+            std::string::npos);
+  ::unsetenv("RLAE_SHARD_READ_LIMIT_S");
+}
+
 // A chunk dimension of 0 in a 1-D dataset's layout message is an error naming the
 // file, and the process reads the intact shard after it. (The replay fuzz target
 // once found a SIGFPE inside libhdf5 1.10 on a zero chunk dimension, in
