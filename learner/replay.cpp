@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -522,6 +523,7 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
   int fds[2];
   RLAE_CHECK(::pipe2(fds, O_CLOEXEC) == 0, path, ": cannot start the shard reader (pipe: ", std::strerror(errno), ")");
   std::fflush(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -531,6 +533,10 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
   }
   if (pid == 0) {
     ::close(fds[0]);
+    // The reader ends with its parent: a killed rlae (or a fuzzer's timeout) leaves
+    // no child spinning in libhdf5.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(4);
     // In a sanitizer build (the fuzz targets) a report in the child is the
     // child's end, which the parent reports: not the fuzzer's finding.
     if (__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(nullptr);
