@@ -149,6 +149,20 @@ TEST(ReplayShardForged, MetadataClaimingATebibyteIsAnError) {
   EXPECT_NE(e.find(path), std::string::npos) << e;
 }
 
+// A fuzz finding's bytes, and an HDF5 image with a frame computed for it (as a
+// forger would: the frame's CRC is no signature).
+std::string fixture(const std::string& name) {
+  return read_file(std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/" + name);
+}
+std::string with_frame(const std::string& hdf5) {
+  char line[128];
+  std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", hdf5.size(),
+                static_cast<unsigned>(wire::crc32(hdf5.data(), hdf5.size())));
+  std::string framed = line;
+  framed.resize(kShardFrameBytes, '\0');
+  return framed + hdf5;
+}
+
 // One episode of N steps, 2 agents, 2 members, random observations (seeded).
 TrajectoryBatch one_episode(int64_t N) {
   TrajectoryBatch b;
@@ -244,14 +258,7 @@ TEST_F(InputFiles, ReplayShardFrameAndSeal) {
 // in a child process (read_isolated), so its use-after-free on the fuzzer's
 // forged object header is the child's end at worst: an error naming the file.
 TEST_F(InputFiles, AForgedShardWithAValidFrameIsAnErrorNotACrash) {
-  const std::string hdf5 = read_file(std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-attr-use-after-free.h5");
-  char line[128];
-  std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", hdf5.size(),
-                static_cast<unsigned>(wire::crc32(hdf5.data(), hdf5.size())));
-  std::string framed = line;
-  framed.resize(kShardFrameBytes, '\0');
-  framed += hdf5;
-  write_file_atomic(dir + "/forged.h5", framed);
+  write_file_atomic(dir + "/forged.h5", with_frame(fixture("replay-attr-use-after-free.h5")));
   for (int i = 0; i < 3; ++i) {  // and the process reads on
     const std::string e = error_of([&] { read_replay_shard(dir + "/forged.h5"); });
     EXPECT_EQ(e.rfind(dir + "/forged.h5: ", 0), 0u) << e;
@@ -269,13 +276,7 @@ TEST_F(InputFiles, AForgedShardWithAValidFrameIsAnErrorNotACrash) {
 // framed it): the reader's child is stopped after RLAE_SHARD_READ_LIMIT_S and the
 // file is named; the process reads the next shard.
 TEST_F(InputFiles, AShardOnWhichLibhdf5SpinsIsStopped) {
-  const std::string hdf5 = read_file(std::string(RLAE_TEST_SOURCE_DIR) + "/tests/fixtures/fuzz/replay-hdf5-spin.h5");
-  char line[128];
-  std::snprintf(line, sizeof line, "rlae replay shard; frame 1; bytes %zu; crc32 %08x\n", hdf5.size(),
-                static_cast<unsigned>(wire::crc32(hdf5.data(), hdf5.size())));
-  std::string framed = line;
-  framed.resize(kShardFrameBytes, '\0');
-  write_file_atomic(dir + "/spin.h5", framed + hdf5);
+  write_file_atomic(dir + "/spin.h5", with_frame(fixture("replay-hdf5-spin.h5")));
   ::setenv("RLAE_SHARD_READ_LIMIT_S", "2", 1);
   const std::string e = error_of([&] { read_replay_shard(dir + "/spin.h5"); });
   ::unsetenv("RLAE_SHARD_READ_LIMIT_S");
