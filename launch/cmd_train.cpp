@@ -59,8 +59,7 @@ int run_inprocess(const TrainConfig& cfg, const std::string& resolved, const Tra
     train_inprocess(cfg, show);
   } catch (const TrainStopped& s) {
     if (tty) std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "rlae train: %s; checkpoint saved at iteration %lld (continue with --resume)\n", s.what(),
-                 static_cast<long long>(s.iteration));
+    std::fprintf(stderr, "rlae train: %s; %s (continue with --resume)\n", s.what(), s.saved.c_str());
     return stop_exit_code(s.signo);
   }
   if (tty) std::fprintf(stderr, "\n");

@@ -92,6 +92,10 @@ void ensure_passive_openmp() {
 // Errors that reach main() come from checks every rank of a launch makes alike
 // (options, inputs, --device): rank 0 alone prints them, so a job of N ranks
 // says it once. (Errors of one rank are printed where they happen, with the rank.)
+// The other ranks leave 1.5 s later: under mpirun the first rank to exit non-zero
+// ends the job, and a rank 0 killed before mpirun read its line would leave the
+// job with no message at all. Rank 0 exiting first, its output is read in full
+// (Open MPI waits for a process's output to close before it counts it as ended).
 bool launched_rank_other_than_0() {
   for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
     if (const char* r = std::getenv(v)) return std::string(r) != "0";
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
   const bool quiet = launched_rank_other_than_0();
   auto say = [&](const std::string& line) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
+    else ::usleep(1500 * 1000);
   };
   try {
     return run(argc, argv);

@@ -30,9 +30,10 @@ int check_setup(const TrainConfig& cfg) {
     error = e.what();
     code = 1;
   }
-  RLAE_MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  // Printed before the verdict goes out, so that no rank can end the job first.
   if (code == 2) std::fprintf(stderr, "%s\n", error.c_str());
   if (code == 1) std::fprintf(stderr, "rlae train: error: %s\n", error.c_str());
+  RLAE_MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD));
   return code;
 }
 
@@ -66,19 +67,7 @@ class BatchQueue {
 
 int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
                        TrainLearner& learner, int groups, const TrainProgress& progress) {
-  // The checkpoint on the way out; when it cannot be written (disk full) the message says so.
-  auto final_checkpoint = [&]() -> std::string {
-    try {
-      learner.save_checkpoint();
-      return "checkpoint saved at iteration " + std::to_string(learner.iteration());
-    } catch (const std::exception& e) {
-      RLAE_LOG(warn, "could not save a checkpoint: ", e.what());
-      const int64_t last = learner.checkpointed();
-      return "no checkpoint at iteration " + std::to_string(learner.iteration()) + " (could not write it; " +
-             (last >= 0 ? "the latest is iteration " + std::to_string(last) + ", intact)"
-                        : "there is no earlier one to resume from)");
-    }
-  };
+  auto final_checkpoint = [&] { return learner.checkpoint_on_exit(); };
   auto fail = [&](const std::string& why) {
     const std::string saved = final_checkpoint();
     channel.broadcast_shutdown(why, /*failure=*/true);

@@ -67,6 +67,29 @@ void TrainLearner::save_checkpoint() {
   checkpointed_ = iteration_;
 }
 
+std::string TrainLearner::checkpoint_on_exit() noexcept {
+  const auto latest = [&] {
+    return checkpointed_ >= 0 ? "the latest is iteration " + std::to_string(checkpointed_) + ", intact)"
+                              : std::string("there is no earlier one to resume from)");
+  };
+  try {
+    if (in_step_) {
+      return "no checkpoint of the failed iteration " + std::to_string(step_iteration_) + " (" + latest();
+    }
+    if (checkpointed_ == iteration_) return "checkpoint saved at iteration " + std::to_string(iteration_);
+    save_checkpoint();
+    return "checkpoint saved at iteration " + std::to_string(iteration_);
+  } catch (const std::exception& e) {
+    RLAE_LOG(warn, "could not save a checkpoint: ", e.what());
+    try {
+      return "no checkpoint at iteration " + std::to_string(iteration_) + " (could not write it; " + latest();
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  return "no checkpoint";
+}
+
 IterationMetrics TrainLearner::step(const std::vector<TrajectoryBatch>& batches) {
   RLAE_CHECK(!batches.empty(), "learner: no batches for iteration ", iteration_);
   IterationMetrics m;
@@ -78,6 +101,8 @@ IterationMetrics TrainLearner::step(const std::vector<TrajectoryBatch>& batches)
   int64_t acted = version_;
   if (batch.num_steps() > 0) acted = batch.policy_version.min().item<int64_t>();
   auto t0 = now_seconds();
+  in_step_ = true;  // until the metric line is out
+  step_iteration_ = iteration_ + 1;
   const PpoStats st = learner_.update(batch);
   if (st.values.defined()) batch.values = st.values;  // the values the update used, into the shard
   m.time.update = now_seconds() - t0;
@@ -100,19 +125,26 @@ IterationMetrics TrainLearner::step(const std::vector<TrajectoryBatch>& batches)
   m.time.decide = batch.info.decide_seconds;
   m.time.wait_params = batch.info.wait_params_seconds;
   m.time.rollout = batch.info.seconds;
-  if (iteration_ % cfg_.checkpoint_every == 0 || iteration_ == cfg_.iterations) {
-    t0 = now_seconds();
-    save_checkpoint();
-    m.time.checkpoint = now_seconds() - t0;
-  }
+  // The metric line goes out before the checkpoint: a kill between the two
+  // leaves a line past the checkpoint (cut back on --resume), never a
+  // checkpoint without its line. So time.checkpoint and seconds of a line
+  // count the checkpoint written after the previous line.
   const double end = now_seconds();
   m.seconds = end - last_step_end_;
   last_step_end_ = end;
+  m.time.checkpoint = checkpoint_seconds_;
+  checkpoint_seconds_ = 0;
   m.episodes_per_s = m.episodes / std::max(m.seconds, 1e-9);
   m.tokens_per_s = static_cast<double>(m.tokens) / std::max(m.seconds, 1e-9);
   metrics_ << m.to_json() << "\n";
   metrics_.flush();
   RLAE_CHECK(metrics_.good(), cfg_.out, "/metrics.jsonl: write failed (disk full?)");
+  in_step_ = false;
+  if (iteration_ % cfg_.checkpoint_every == 0 || iteration_ == cfg_.iterations) {
+    t0 = now_seconds();
+    save_checkpoint();
+    checkpoint_seconds_ = now_seconds() - t0;
+  }
   return m;
 }
 

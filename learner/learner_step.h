@@ -33,8 +33,14 @@ class TrainLearner {
   // One step over iteration() 's batches; wait_seconds: time the learner spent
   // waiting for them (distributed) beyond the rollouts' own time.
   IterationMetrics step(const std::vector<TrajectoryBatch>& batches);
-  // A checkpoint at the current iteration (also used when the job fails).
+  // A checkpoint at the current iteration (also used when the job stops).
   void save_checkpoint();
+  // The checkpoint on the way out of a failed or stopped run, as a phrase for
+  // the job's last line ("checkpoint saved at iteration N", or why there is
+  // none and which one is the latest on disk). Never throws. Nothing is written
+  // when a step failed midway: its update, shard or metric line may be partial,
+  // and a checkpoint always has its iteration's shard and metric line.
+  std::string checkpoint_on_exit() noexcept;
   // The iteration of the latest checkpoint on disk (written or resumed from); -1: none.
   int64_t checkpointed() const { return checkpointed_; }
 
@@ -44,8 +50,11 @@ class TrainLearner {
   std::string fingerprint_;
   int64_t iteration_ = 0, version_ = 0;
   int64_t checkpointed_ = -1;
+  bool in_step_ = false;  // a step began and its metric line is not out yet
+  int64_t step_iteration_ = 0;  // the iteration that step makes (its metric line's)
   std::ofstream metrics_;
   double last_step_end_ = 0;  // seconds on a steady clock
+  double checkpoint_seconds_ = 0;  // the last checkpoint's write, reported on the next metric line
 };
 
 }  // namespace rlae

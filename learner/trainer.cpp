@@ -202,18 +202,25 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   InprocessEnsemble ensemble(members, vocab, cfg.ensemble);
   TrainLearner learner(cfg, static_cast<int64_t>(members.size()), ensemble.session(0).obs_width());
   IterationMetrics last;
-  while (!learner.done()) {
-    if (const int s = stop_requested()) {  // the last shard is complete: checkpoint and stop
-      learner.save_checkpoint();
-      throw TrainStopped(s, learner.iteration(), "stopped by " + signal_name(s));
+  // A stop or a failure ends the run with the checkpoint the distributed
+  // learner writes on its way out (TrainLearner::checkpoint_on_exit).
+  try {
+    while (!learner.done()) {
+      if (const int s = stop_requested()) {  // the last shard is complete: checkpoint and stop
+        throw TrainStopped(s, learner.iteration(), "stopped by " + signal_name(s), learner.checkpoint_on_exit());
+      }
+      std::vector<TrajectoryBatch> batches;
+      for (int g = 0; g < cfg.groups; ++g) {
+        batches.push_back(rollout_inprocess(ensemble, learner.agents(), cfg.rollout(), data, learner.version(),
+                                            learner.iteration(), g));
+      }
+      last = learner.step(batches);
+      if (progress) progress(last);
     }
-    std::vector<TrajectoryBatch> batches;
-    for (int g = 0; g < cfg.groups; ++g) {
-      batches.push_back(rollout_inprocess(ensemble, learner.agents(), cfg.rollout(), data, learner.version(),
-                                          learner.iteration(), g));
-    }
-    last = learner.step(batches);
-    if (progress) progress(last);
+  } catch (const TrainStopped&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(std::string(e.what()) + "; " + learner.checkpoint_on_exit());
   }
   return last;
 }

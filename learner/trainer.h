@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/actor_loop.h"
@@ -93,12 +94,14 @@ void set_update_metrics(IterationMetrics& m, const TrajectoryBatch& batch, const
 // Runs (or resumes) training in this process; returns the metrics of the last iteration run.
 IterationMetrics train_inprocess(const TrainConfig& config, const TrainProgress& progress = {});
 
-// A run stopped by SIGTERM or SIGINT at an iteration boundary, after its checkpoint.
+// A run stopped by SIGTERM or SIGINT at an iteration boundary; saved: what
+// became of its checkpoint ("checkpoint saved at iteration N" or why not).
 struct TrainStopped : std::runtime_error {
-  TrainStopped(int signo, int64_t iteration, const std::string& what)
-      : std::runtime_error(what), signo(signo), iteration(iteration) {}
+  TrainStopped(int signo, int64_t iteration, const std::string& what, std::string saved)
+      : std::runtime_error(what), signo(signo), iteration(iteration), saved(std::move(saved)) {}
   int signo;
   int64_t iteration;
+  std::string saved;
 };
 
 // Checks of the configuration that need no members: rlae::Error naming the value.
