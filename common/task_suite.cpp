@@ -173,7 +173,19 @@ const Pool kHave = {
     "On Monday, {N} had {x} {many}.",
     "{N} got {x} {many} from the {place}.",
     "{N} puts {x} {many} on the table.",
-    "{N} saved up {x} {many}."};
+    "{N} saved up {x} {many}.",
+    "{N} starts out with {x} {many}.",
+    "In the morning {N} has {x} {many}.",
+    "{N} carries {x} {many} in a {box}.",
+    "{N} bought {x} {many} a while ago.",
+    "{N} has got {x} {many}.",
+    "There were {x} {many} on {N}'s desk.",
+    "{N} had {x} {many} at the start.",
+    "{N} picked {x} {many} earlier.",
+    "{N} is holding {x} {many}.",
+    "Before lunch, {N} had {x} {many}.",
+    "{N} received {x} {many} from {pos} aunt.",
+    "{N} makes {x} {many} in the morning."};
 // {x} more for the same person.
 const Pool kGain = {
     "{N2} gives {obj} {x} more.", "Then {p} buys {x} more {many}.",
@@ -189,7 +201,19 @@ const Pool kGain = {
     "{P} gets {x} more as a gift.",
     "On Tuesday {p} adds {x} more {many}.",
     "{P} picks {x} more {many} from the {place}.",
-    "A friend brings {obj} {x} more {many}."};
+    "A friend brings {obj} {x} more {many}.",
+    "{P} then gets {x} more {many}.",
+    "{N2} passes {obj} {x} more {many}.",
+    "{P} adds {x} {many} to the {box}.",
+    "Later {p} buys {x} additional {many}.",
+    "{P} is handed {x} more {many}.",
+    "{P} gathers {x} more {many}.",
+    "In the afternoon {p} finds {x} more.",
+    "{N2} brings {obj} {x} more {many}.",
+    "{P} also gets {x} {many} from {N2}.",
+    "Then {p} receives {x} more.",
+    "{P} wins another {x} {many}.",
+    "{P} gets {x} new {many} at the {place}."};
 // {x} fewer.
 const Pool kLose = {
     "{P} gives {x} of them to {N2}.", "{P} sells {x} {many} at the {place}.",
@@ -205,7 +229,19 @@ const Pool kLose = {
     "{P} spends {x} {many} at the {place}.",
     "{N2} eats {x} of them.",
     "{P} removes {x} {many}.",
-    "Later, {p} drops {x} {many} and they break."};
+    "Later, {p} drops {x} {many} and they break.",
+    "{P} gives {x} {many} to a friend.",
+    "Then {p} sells {x} of them.",
+    "{x} of them are broken and thrown away.",
+    "{P} gives {N2} {x} of them.",
+    "{N2} buys {x} {many} from {obj}.",
+    "{P} loses {x} of them at the {place}.",
+    "{P} hands over {x} {many}.",
+    "Afterwards {p} gives {x} away.",
+    "{x} {many} fall out of {pos} {box}.",
+    "{P} packs up {x} {many} and sends them away.",
+    "{N2} takes away {x} {many}.",
+    "{P} returns {x} {many} to the {place}."};
 // {x} groups of {y}.
 const Pool kGroups = {
     "{N} has {x} {boxes} with {y} {many} in each.", "There are {x} {boxes}, and each {box} holds {y} {many}.",
@@ -221,7 +257,19 @@ const Pool kGroups = {
     "{N} sets out {x} {boxes} and puts {y} {many} in each.",
     "{x} {boxes} each carry {y} {many}.",
     "{N} collects {y} {many} every day for {x} days.",
-    "{N} arranges {x} rows with {y} {many} in each row."};
+    "{N} arranges {x} rows with {y} {many} in each row.",
+    "{N} has {x} {boxes}, with {y} {many} in every {box}.",
+    "{N} fills {x} {boxes} with {y} {many} each.",
+    "There are {x} {boxes} holding {y} {many} each.",
+    "Every day for {x} days, {N} picks {y} {many}.",
+    "{N} buys {y} {many} on each of {x} trips.",
+    "{x} {boxes} each hold {y} {many}.",
+    "{N} puts {y} {many} in each of {x} {boxes}.",
+    "{x} children each have {y} {many}.",
+    "{N} makes {x} piles of {y} {many}.",
+    "In each of {x} {boxes} there are {y} {many}.",
+    "{N} orders {x} {boxes} that hold {y} {many} each.",
+    "{N} counts {x} rows, each with {y} {many}."};
 // {x} items shared into {y} equal parts.
 const Pool kShare = {
     "{N} shares {x} {many} equally among {y} friends.",
@@ -237,7 +285,19 @@ const Pool kShare = {
     "{x} {many} are shared evenly among {y} children.",
     "{N} packs {x} {many} equally into {y} {boxes}.",
     "{N} puts {x} {many} into {y} {boxes}, the same number in each.",
-    "{y} people split {x} {many} evenly."};
+    "{y} people split {x} {many} evenly.",
+    "{N} shares {x} {many} among {y} friends so that each gets the same.",
+    "{x} {many} are divided equally among {y} {boxes}.",
+    "{N} splits {x} {many} between {y} children equally.",
+    "{y} {boxes} are filled equally with {x} {many}.",
+    "{N} sorts {x} {many} into {y} equal piles.",
+    "{x} {many} go into {y} {boxes}, the same number in each.",
+    "{N} deals out {x} {many} evenly to {y} players.",
+    "{y} neighbours share {x} {many} equally.",
+    "{N} spreads {x} {many} evenly among {y} {boxes}.",
+    "{x} {many} are handed out equally to {y} children.",
+    "{N} breaks {x} {many} up into {y} equal groups.",
+    "{y} friends divide {x} {many} evenly between them."};
 // Each group holds {x} of one kind and {y} of another.
 const Pool kPerGroup = {
     "Each {box} holds {x} red {many} and {y} blue {many}.",
@@ -255,7 +315,15 @@ const Pool kPerGroup = {
     "A {box} holds {x} white {many} and {y} black {many}.",
     "Each {box} is filled with {x} {many} and {y} extra {many}.",
     "{N} puts {x} {many} plus {y} {many} into each {box}.",
-    "Every {box} has {x} short {many} and {y} long {many}."};
+    "Every {box} has {x} short {many} and {y} long {many}.",
+    "Each {box} has {x} {many} and also {y} more.",
+    "In every {box}, there are {x} red {many} and {y} green {many}.",
+    "{N} puts {x} {many} in each {box}, then adds {y} more.",
+    "Each {box} contains {x} dry {many} and {y} wet {many}.",
+    "Every {box} holds {x} {many} and {y} extra ones.",
+    "A {box} has {x} new {many} and {y} old ones.",
+    "Each {box} gets {x} {many} first and {y} {many} later.",
+    "In each {box} lie {x} round {many} and {y} square {many}."};
 // {x} such groups.
 const Pool kCount = {
     "There are {x} such {boxes}.", "{N} fills {x} {boxes} this way.", "{N} buys {x} of these {boxes}.",
@@ -269,7 +337,15 @@ const Pool kCount = {
     "{x} {boxes} are filled like that.",
     "{N} ends up with {x} {boxes} like this one.",
     "The {place} has {x} {boxes} of this kind.",
-    "{N} stacks {x} of these {boxes}."};
+    "{N} stacks {x} of these {boxes}.",
+    "{N} has {x} {boxes} like this.",
+    "There are {x} {boxes} of this sort.",
+    "{N} fills {x} {boxes} like that.",
+    "All in all there are {x} such {boxes}.",
+    "{N} gets {x} {boxes} that are all the same.",
+    "{x} {boxes} are packed this way.",
+    "{N} prepares {x} of them.",
+    "{N} counts {x} {boxes} like this."};
 // The rest, after a loss, shared into {x} equal parts.
 const Pool kRestShare = {
     "{P} shares the rest equally among {x} friends.", "The remaining {many} are split evenly into {x} {boxes}.",
@@ -283,7 +359,15 @@ const Pool kRestShare = {
     "{P} divides the leftover {many} among {x} children.",
     "The remaining {many} go equally to {x} friends.",
     "{P} shares what is left evenly among {x} neighbours.",
-    "{P} puts the rest into {x} equal {boxes}."};
+    "{P} puts the rest into {x} equal {boxes}.",
+    "{P} divides the rest evenly among {x} friends.",
+    "The {many} that are left are shared equally by {x} children.",
+    "{P} splits what remains into {x} equal piles.",
+    "The leftover {many} are put equally into {x} {boxes}.",
+    "{P} hands the rest out equally to {x} people.",
+    "What is left goes evenly into {x} {boxes}.",
+    "{P} gives what remains to {x} friends in equal shares.",
+    "The rest are divided into {x} equal groups."};
 // One of the equal parts gets {x} more.
 const Pool kOneGains = {
     "Then one of them gets {x} more {many}.", "{N2} adds {x} {many} to one share.",
@@ -297,7 +381,15 @@ const Pool kOneGains = {
     "One of the {boxes} gets {x} more {many}.",
     "Later one share gets {x} more.",
     "{N2} puts {x} more {many} into one share.",
-    "One pile is given {x} extra {many}."};
+    "One pile is given {x} extra {many}.",
+    "One of the shares then gets {x} more {many}.",
+    "{N2} gives {x} extra {many} to one of them.",
+    "One of the groups is given {x} more {many}.",
+    "Then {x} {many} are added to one share.",
+    "One child receives {x} more {many}.",
+    "{x} extra {many} go to one of the groups.",
+    "Afterwards one share gets {x} more {many}.",
+    "One of them is given another {x} {many}."};
 
 // Questions.
 const Pool kAskTotalOwned = {
@@ -312,7 +404,15 @@ const Pool kAskTotalOwned = {
     "How many {many} does {N} have in all?",
     "How many {many} has {N} got now?",
     "Now how many {many} does {N} have?",
-    "In all, how many {many} does {N} have?"};
+    "In all, how many {many} does {N} have?",
+    "How many {many} does {N} have at the end?",
+    "What is the number of {many} {N} has now?",
+    "How many {many} does {N} own in total?",
+    "How many {many} does {p} have all together?",
+    "Count {N}'s {many}: how many are there now?",
+    "How many {many} does {N} hold now?",
+    "How many {many} are with {N} now?",
+    "What total of {many} does {N} have?"};
 const Pool kAskLeft = {
     "How many {many} does {N} have left?", "How many {many} are left?",
     "How many {many} does {p} still have?", "How many {many} remain with {N}?",
@@ -325,7 +425,15 @@ const Pool kAskLeft = {
     "How many {many} are left with {N}?",
     "How many {many} does {N} still own?",
     "How many {many} remain now?",
-    "What is the number of {many} left?"};
+    "What is the number of {many} left?",
+    "How many {many} does {N} have remaining?",
+    "How many {many} are left now?",
+    "How many {many} does {p} keep in the end?",
+    "How many {many} are left for {obj}?",
+    "What number of {many} remain?",
+    "How many {many} does {N} still have now?",
+    "How many {many} has {N} got left?",
+    "How many {many} stay with {N}?"};
 const Pool kAskAll = {
     "How many {many} are there in all?", "How many {many} does {N} have?",
     "How many {many} is that altogether?", "What is the total number of {many}?",
@@ -338,7 +446,15 @@ const Pool kAskAll = {
     "How many {many} are there in all the {boxes}?",
     "How many {many} in total?",
     "How many {many} does {N} have in total?",
-    "How many {many} are there now?"};
+    "How many {many} are there now?",
+    "How many {many} are there all together?",
+    "What is the total count of {many}?",
+    "How many {many} does that make in total?",
+    "How many {many} are there in the end?",
+    "How many {many} does {N} have in all?",
+    "How many {many} are in all of the {boxes}?",
+    "Find the total number of {many}.",
+    "How many {many} is that in all?"};
 const Pool kAskEach = {
     "How many {many} does each get?", "How many {many} are in each part?",
     "How many {many} is that for each?", "How many {many} are in each share?",
@@ -351,7 +467,15 @@ const Pool kAskEach = {
     "How many {many} does each person get?",
     "How many {many} are in each?",
     "How many {many} does each group get?",
-    "How many {many} is each share?"};
+    "How many {many} is each share?",
+    "How many {many} does each one receive?",
+    "How many {many} are in every share?",
+    "How many {many} does every one get?",
+    "How many {many} is each part?",
+    "How many {many} are in one share?",
+    "How many {many} land in each?",
+    "How many {many} does one of them get?",
+    "How many {many} is that per share?"};
 const Pool kAskThatOne = {
     "How many {many} does that share have now?", "How many {many} are in that one now?",
     "How many {many} does it hold in the end?", "What is the new size of that share?",
@@ -364,7 +488,15 @@ const Pool kAskThatOne = {
     "How many {many} are in that share?",
     "How many {many} does that friend have now?",
     "How many {many} does it have in all?",
-    "How many {many} is that now?"};
+    "How many {many} is that now?",
+    "How many {many} does that share hold now?",
+    "How many {many} does that one hold in the end?",
+    "How many {many} are in that pile now?",
+    "What is the number of {many} in that share now?",
+    "How many {many} does that part have now?",
+    "How many {many} are there in it now?",
+    "How many {many} does that share have in the end?",
+    "How many {many} has that share got now?"};
 // Sentences that do not matter, before the question (some with numbers that do not matter).
 const Pool kAside = {
     "{N} is {k} years old.", "The {place} is {k} minutes away.", "It is a sunny day.",
@@ -378,7 +510,19 @@ const Pool kAside = {
     "{N} walks {k} steps to the {place}.",
     "{N2} likes the colour blue.",
     "The clock shows {k} minutes past noon.",
-    "{N} smiles."};
+    "{N} smiles.",
+    "{N} has a {one2} too.",
+    "The {place} opens at {k} o'clock.",
+    "{N2} is {N}'s friend.",
+    "It is windy outside.",
+    "{N} is wearing a green hat.",
+    "{N2} owns {k} pencils.",
+    "The {place} is {k} miles away.",
+    "{N} reads a book.",
+    "{N2} waves hello.",
+    "There is a {one2} on the floor.",
+    "{N} sings quietly.",
+    "The day is warm."};
 
 const std::unordered_set<std::string>& template_words() {
   static const std::unordered_set<std::string> out = [] {

@@ -2,9 +2,9 @@
 //
 // Families: single operations (add, sub, mul, div) and two-step problems that
 // chain different operations (add_mul, mul_sub, sub_div, div_add). A problem is
-// composed sentence by sentence from pools of interchangeable phrasings (20 ways to
-// state a starting amount, 20 gains, 20 losses, 20 groupings, 16 questions per kind,
-// ...), with 1,355 first names and their pronouns, 1,359 objects and 97 containers
+// composed sentence by sentence from pools of interchangeable phrasings (32 ways to
+// state a starting amount, 32 gains, 32 losses, 32 groupings, 24 questions per kind,
+// ...), with 1,354 first names and their pronouns, 1,320 objects and 96 containers
 // (common/task_words.inc, from WordNet and the US Census name lists), 40 places,
 // small numbers sometimes written as words, and in three problems of ten a sentence
 // that does not matter. Each has a worked solution GSM8K style ("7 + 5 = 12.

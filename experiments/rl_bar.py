@@ -162,25 +162,33 @@ def main():
                 "stdev": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                 "margin_over_best_fixed": statistics.mean(accs) - S["fixed"][best_policy],
                 "margin_over_gac": statistics.mean(accs) - S["fixed"]["gac-threshold:0.9"]}
+    # Held-out families, on both splits: the test split's wording, and wording never seen.
     general = {}
     if args.holdout:
         all_fams = sorted(by_split["test"]["fixed_families"][best_policy])
         held = args.holdout.split(",")
+        unknown = [f for f in held if f not in all_fams]
+        if unknown:
+            sys.exit(f"rl_bar.py: --holdout {','.join(unknown)}: no such family (families: {','.join(all_fams)})")
         trained_on = ",".join(f for f in all_fams if f not in held)
-        gbase = evaluate(args, fixed, os.path.join(args.work, "fixed-heldout.json"), args.holdout)
-        for algo in algos:
-            accs, fams = [], {}
-            for seed in seeds:
-                out = os.path.join(args.work, f"{algo}-{seed}-holdout")
-                ckpt = train(args, algo, seed, out, trained_on)
-                r = evaluate(args, [f"rlae:{ckpt}"], out + "-test.json", args.holdout)[0]
-                accs.append(r["overall"]["accuracy"])
-                for f, v in r["families"].items():
-                    fams.setdefault(f, []).append(v["accuracy"])
-            general[algo] = {"held_out": held, "trained_on": trained_on.split(","), "accuracy": accs,
-                             "mean": statistics.mean(accs), "families": fams}
-        general["fixed"] = {r["source"]: r["overall"]["accuracy"] for r in gbase}
-        general["fixed_families"] = {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in gbase}
+        ckpts = {(algo, seed): train(args, algo, seed, os.path.join(args.work, f"{algo}-{seed}-holdout"), trained_on)
+                 for algo in algos for seed in seeds}
+        for split in SPLITS:
+            gbase = evaluate(args, fixed, os.path.join(args.work, f"fixed-heldout-{split}.json"), args.holdout, split)
+            G = {}
+            for algo in algos:
+                accs, fams = [], {}
+                for seed in seeds:
+                    out = os.path.join(args.work, f"{algo}-{seed}-holdout")
+                    r = evaluate(args, [f"rlae:{ckpts[(algo, seed)]}"], f"{out}-{split}.json", args.holdout, split)[0]
+                    accs.append(r["overall"]["accuracy"])
+                    for f, v in r["families"].items():
+                        fams.setdefault(f, []).append(v["accuracy"])
+                G[algo] = {"held_out": held, "trained_on": trained_on.split(","), "accuracy": accs,
+                           "mean": statistics.mean(accs), "families": fams}
+            G["fixed"] = {r["source"]: r["overall"]["accuracy"] for r in gbase}
+            G["fixed_families"] = {r["source"]: {f: v["accuracy"] for f, v in r["families"].items()} for r in gbase}
+            general[split] = G
 
     results = {"splits": by_split, "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
                "seeds": seeds, "command": " ".join(["experiments/rl_bar.py"] + sys.argv[1:]),
@@ -234,12 +242,14 @@ def write_readme(args, R):
         for algo in S["summary"]:
             row = [mean(S["runs"][f"{algo}-{x}"]["families"][f] for x in R["seeds"]) for f in fams]
             lines.append(f"| {label(algo)} | " + " | ".join(p(v) for v in row) + " |")
-    g = R["generalization"]
-    if g:
+    for split in ("test-wording", "test"):
+        g = R["generalization"].get(split)
+        if not g:
+            continue
         fx = g["fixed"]
         algos = [a for a in g if a not in ("fixed", "fixed_families")]
         held = g[algos[0]]["held_out"]
-        lines += ["", f"Generalization: policies trained without {', '.join(held)} (on "
+        lines += ["", f"Generalization on {SPLIT_TITLES[split]}: policies trained without {', '.join(held)} (on "
                   f"{', '.join(g[algos[0]]['trained_on'])}), tested on {', '.join(held)} only:", "",
                   "| policy | " + " | ".join(held) + " | both |", "|---|" + "---:|" * (len(held) + 1)]
         for name, a in sorted(fx.items(), key=lambda kv: -kv[1]):
@@ -247,8 +257,8 @@ def write_readme(args, R):
             lines.append(f"| {name} | " + " | ".join(p(ff[f]) if f in ff else "" for f in held) + f" | {p(a)} |")
         for a in algos:
             v = g[a]
-            per = [p(mean(v["families"][f])) if "families" in v else "" for f in held]
-            lines.append(f"| RLAE_{a.upper()} (seeds {', '.join(p(x) for x in v['accuracy'])}) | " +
+            per = [p(mean(v["families"][f])) for f in held]
+            lines.append(f"| {label(a)} (seeds {', '.join(p(x) for x in v['accuracy'])}) | " +
                          " | ".join(per) + f" | {p(v['mean'])} |")
     lines += ["", f"Reproduce: `{R.get('command', 'experiments/rl_bar.py')}`"
               + (f" (~{R['minutes']} min on 2 cores)" if R.get("minutes") else "")

@@ -20,7 +20,7 @@ for m in addsub muldiv chain; do
     echo "quickstart: the zoo member experiments/members/$m is missing (retrain: experiments/members/train.sh)" >&2
     exit 1; }
 done
-[ -f runs/zoo/data/test-wording.jsonl ] || "$rlae" data make --out runs/zoo/data --seed 1
+[ -f runs/zoo/data/test-wording.jsonl ] || "$rlae" data make --out runs/zoo/data --seed 1 --train 50000  # as experiments/members/train.sh
 out=runs/quickstart
 if [ -e "$out" ]; then rm -rf "$out.prev"; mv "$out" "$out.prev"; echo "quickstart: kept the previous run in $out.prev"; fi
 

@@ -2,13 +2,13 @@
 # Retrains the whole member zoo from scratch on a 2-core machine (the time of the shipped
 # run is in experiments/members/README.md):
 #   1. builds rlae if needed (launch/build.sh installs what is missing);
-#   2. generates the task suite (runs/zoo/data: 20,000 train, 1,000 dev, 1,000 test and
+#   2. generates the task suite (runs/zoo/data: 50,000 train, 1,000 dev, 1,000 test and
 #      1,000 test-wording problems per family, seed 1);
 #   3. learns the two tokenizers on the training split (rlae tokenizer train):
 #      experiments/tokenizers/bytelevel-1024 and experiments/tokenizers/metaspace-1280;
 #   4. pretrains the three members from the recipes in experiments/members/recipes/
-#      (rlae pretrain --config), in two lanes of one LibTorch thread each: addsub (6,000
-#      steps) on one core; muldiv (3,000 steps), then chain (3,300 steps) on the other;
+#      (rlae pretrain --config), in two lanes of one LibTorch thread each: addsub (9,000
+#      steps) on one core; muldiv (4,500 steps), then chain (4,800 steps) on the other;
 #      the step counts are fixed, so a rerun gives the same members; logs in runs/zoo/logs/;
 #   5. drops the checkpoints, so that only the Hugging Face directories remain.
 # Then `experiments/members/evaluate.py` measures them (see README.md).
@@ -28,7 +28,7 @@ minutes=()
 [ -n "${RLAE_ZOO_MINUTES:-}" ] && minutes=(--max-minutes "$RLAE_ZOO_MINUTES")
 
 mkdir -p runs/zoo/logs
-"$rlae" data make --out runs/zoo/data --seed 1
+"$rlae" data make --out runs/zoo/data --seed 1 --train 50000
 "$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style bytelevel --vocab-size 1024 \
   --out experiments/tokenizers/bytelevel-1024
 "$rlae" tokenizer train --corpus runs/zoo/data/train.jsonl --style metaspace --vocab-size 1280 \
