@@ -6,7 +6,9 @@ task families the policy never saw in training. Writes experiments/rl-results.js
 section of experiments/README.md.
 
     experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn,mappo+lr3e-4,mappo+ent0.003,mappo+it800]
-                          [--iterations N]
+                          [--iterations N] [--holdout sub,mul_sub [--holdout-algos mappo]] [--work DIR]
+
+Runs and evaluations already in --work are reused (--retrain redoes them).
 
 Each run is `launch/mpirun.sh -np 4 rlae train --config experiments/quickstart.ini
 --algo A --seed S` (1 learner + 3 actors); its last checkpoint is evaluated with
@@ -30,6 +32,9 @@ BEGIN = "<!-- rl results: written by experiments/rl_bar.py -->"
 END = "<!-- end of rl results -->"
 
 
+REUSED = []  # results of earlier invocations in --work: this one's time is not the whole
+
+
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -48,6 +53,10 @@ SPLITS = ("test", "test-wording")
 
 
 def evaluate(args, policies, out, families="", split="test"):
+    if os.path.exists(out) and not args.retrain:  # measured already in this --work directory
+        log(f"{out}: reusing the evaluation")
+        REUSED.append(out)
+        return json.load(open(out))
     cmd = [args.rlae, "eval", "--models", MEMBERS, "--data", os.path.join(args.data, f"{split}.jsonl"),
            "--per-family", str(args.per_family), "--max-new-tokens", "48", "--threads", "1",
            "--out", out]
@@ -91,10 +100,12 @@ def variant(algo, iterations):
 
 
 def train(args, algo, seed, out, families=""):
-    if os.path.exists(os.path.join(out, "checkpoints")) and not args.retrain:
+    base_algo, options = variant(algo, args.iterations)
+    final = int(options[options.index("--iterations") + 1])
+    if os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{final:06d}.safetensors")) and not args.retrain:
         log(f"{out}: reusing the finished run")
+        REUSED.append(out)
     else:
-        base_algo, options = variant(algo, args.iterations)
         cmd = [os.path.join(REPO, "launch", "mpirun.sh"), "-np", "4", args.rlae, "train",
                "--config", "experiments/quickstart.ini", "--algo", base_algo, "--seed", str(seed),
                "--out", out] + options
@@ -116,7 +127,9 @@ def main():
     ap.add_argument("--iterations", type=int, default=400)
     ap.add_argument("--per-family", type=int, default=250)
     ap.add_argument("--holdout", default="", help="families left out of training, for generalization")
-    ap.add_argument("--retrain", action="store_true", help="retrain runs that already finished")
+    ap.add_argument("--holdout-algos", default="", help="the --algos trained for --holdout (default: all of them)")
+    ap.add_argument("--retrain", action="store_true",
+                    help="retrain runs that already finished and re-evaluate (otherwise --work's results are reused)")
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"))
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the README section from experiments/rl-results.json, run nothing")
@@ -171,12 +184,15 @@ def main():
         if unknown:
             sys.exit(f"rl_bar.py: --holdout {','.join(unknown)}: no such family (families: {','.join(all_fams)})")
         trained_on = ",".join(f for f in all_fams if f not in held)
+        held_algos = args.holdout_algos.split(",") if args.holdout_algos else algos
+        if any(a not in algos for a in held_algos):
+            sys.exit(f"rl_bar.py: --holdout-algos {args.holdout_algos}: each must be one of --algos {args.algos}")
         ckpts = {(algo, seed): train(args, algo, seed, os.path.join(args.work, f"{algo}-{seed}-holdout"), trained_on)
-                 for algo in algos for seed in seeds}
+                 for algo in held_algos for seed in seeds}
         for split in SPLITS:
             gbase = evaluate(args, fixed, os.path.join(args.work, f"fixed-heldout-{split}.json"), args.holdout, split)
             G = {}
-            for algo in algos:
+            for algo in held_algos:
                 accs, fams = [], {}
                 for seed in seeds:
                     out = os.path.join(args.work, f"{algo}-{seed}-holdout")
@@ -192,7 +208,7 @@ def main():
 
     results = {"splits": by_split, "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
                "seeds": seeds, "command": " ".join(["experiments/rl_bar.py"] + sys.argv[1:]),
-               "minutes": round((time.time() - t_start) / 60)}
+               "minutes": round((time.time() - t_start) / 60), "reused": len(REUSED)}
     with open(os.path.join(HERE, "rl-results.json"), "w") as f:
         json.dump(results, f, indent=2)
     write_readme(args, results)
@@ -261,7 +277,7 @@ def write_readme(args, R):
             lines.append(f"| {label(a)} (seeds {', '.join(p(x) for x in v['accuracy'])}) | " +
                          " | ".join(per) + f" | {p(v['mean'])} |")
     lines += ["", f"Reproduce: `{R.get('command', 'experiments/rl_bar.py')}`"
-              + (f" (~{R['minutes']} min on 2 cores)" if R.get("minutes") else "")
+              + (f" (~{R['minutes']} min on 2 cores)" if R.get("minutes") and not R.get("reused") else "")
               + "; needs the zoo and `experiments/members/results.json`.", "", END]
     text = open(args.readme).read()
     section = "\n".join(lines)
