@@ -67,9 +67,8 @@ class BatchQueue {
 
 int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
                        TrainLearner& learner, int groups, const TrainProgress& progress) {
-  auto final_checkpoint = [&] { return learner.checkpoint_on_exit(); };
   auto fail = [&](const std::string& why) {
-    const std::string saved = final_checkpoint();
+    const std::string saved = learner.checkpoint_on_exit();
     channel.broadcast_shutdown(why, /*failure=*/true);
     std::fprintf(stderr, "rlae train: %s; %s\n", why.c_str(), saved.c_str());
     return 1;
@@ -77,7 +76,7 @@ int learner_iterations(const DistributedConfig& dist, LearnerChannel& channel,
   // SIGTERM / SIGINT: the iteration's shard is complete (steps write it whole);
   // checkpoint, tell the actors to stop cleanly, exit 128 + signal.
   auto stop = [&](int signo) {
-    const std::string saved = final_checkpoint();
+    const std::string saved = learner.checkpoint_on_exit();
     channel.broadcast_shutdown("stopped by " + signal_name(signo), /*failure=*/false);
     std::fprintf(stderr, "rlae train: stopped by %s; %s (continue with --resume)\n", signal_name(signo).c_str(),
                  saved.c_str());
