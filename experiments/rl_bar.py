@@ -3,10 +3,11 @@
 best fixed-weight baseline and GaC-threshold, on the zoo's test split and on its
 test-wording split (phrasings and words never seen in training); plus generalization to
 task families the policy never saw in training. Writes experiments/rl-results.json and the results
-section of experiments/README.md.
+section of experiments/README.md (with --name NAME: experiments/rl-NAME.json and a section of its own,
+for studies that must not replace the published results).
 
     experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn,mappo+lr3e-4,mappo+ent0.003,mappo+it800]
-                          [--iterations N] [--holdout sub,mul_sub [--holdout-algos mappo]] [--work DIR]
+                          [--iterations N] [--holdout sub,mul_sub [--holdout-algos mappo]] [--work DIR] [--name NAME]
 
 Runs and evaluations already in --work are reused (--retrain redoes them).
 
@@ -28,8 +29,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 MEMBERS = ",".join(f"experiments/members/{m}" for m in ("addsub", "muldiv", "chain"))
-BEGIN = "<!-- rl results: written by experiments/rl_bar.py -->"
-END = "<!-- end of rl results -->"
+
+
+def markers(name):  # the README section of --name NAME (default: the published results)
+    return f"<!-- rl {name}: written by experiments/rl_bar.py -->", f"<!-- end of rl {name} -->"
+
+
+def results_file(name):
+    return os.path.join(HERE, f"rl-{name}.json")
 
 
 REUSED = []  # results of earlier invocations in --work: this one's time is not the whole
@@ -131,12 +138,14 @@ def main():
     ap.add_argument("--retrain", action="store_true",
                     help="retrain runs that already finished and re-evaluate (otherwise --work's results are reused)")
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    ap.add_argument("--name", default="results",
+                    help="results in experiments/rl-NAME.json and README section NAME (default: the published ones)")
     ap.add_argument("--report-only", action="store_true",
-                    help="rewrite the README section from experiments/rl-results.json, run nothing")
+                    help="rewrite the README section from experiments/rl-NAME.json, run nothing")
     args = ap.parse_args()
     if args.report_only:
-        write_readme(args, json.load(open(os.path.join(HERE, "rl-results.json"))))
-        log("rewrote the README section from experiments/rl-results.json")
+        write_readme(args, json.load(open(results_file(args.name))))
+        log(f"rewrote the README section from {results_file(args.name)}")
         return
     t_start = time.time()
     os.makedirs(args.work, exist_ok=True)
@@ -209,10 +218,10 @@ def main():
     results = {"splits": by_split, "generalization": general, "per_family": args.per_family, "iterations": args.iterations,
                "seeds": seeds, "command": " ".join(["experiments/rl_bar.py"] + sys.argv[1:]),
                "minutes": round((time.time() - t_start) / 60), "reused": len(REUSED)}
-    with open(os.path.join(HERE, "rl-results.json"), "w") as f:
+    with open(results_file(args.name), "w") as f:
         json.dump(results, f, indent=2)
     write_readme(args, results)
-    log("wrote experiments/rl-results.json and the README section")
+    log(f"wrote {results_file(args.name)} and the README section '{args.name}'")
 
 
 def label(algo):
@@ -232,6 +241,7 @@ SPLIT_TITLES = {"test-wording": "test-wording: phrasings, names, objects, contai
 def write_readme(args, R):
     p = lambda x: f"{100 * x:.1f}"  # noqa: E731
     mean = statistics.mean
+    BEGIN, END = markers(args.name)
     lines = [BEGIN, "",
              f"First {R['per_family']} problems of each family of each split; {R['iterations']} iterations per run "
              "(`experiments/quickstart.ini`: 1 learner + 3 actors under mpirun, trained on the train split), seeds "
@@ -284,7 +294,8 @@ def write_readme(args, R):
     if BEGIN in text and END in text:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
     else:
-        text += "\n## RLAE against fixed weights\n\n" + section + "\n"
+        title = "RLAE against fixed weights" if args.name == "results" else f"Learner study `{args.name}`"
+        text += f"\n## {title}\n\n" + section + "\n"
     with open(args.readme, "w") as f:
         f.write(text)
 
