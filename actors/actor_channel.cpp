@@ -299,6 +299,9 @@ PolicyParams ActorChannel::wait_for_version(uint64_t min_version, int timeout_ms
   RLAE_CHECK(!s.closed, "actor rank ", s.rank, ": wait_for_version on a closed channel");
   const auto start = Clock::now();
   for (;;) {
+    // What arrived while this rank was busy elsewhere (loading its member, decoding)
+    // first: the learner's heartbeats queued meanwhile say it is alive.
+    s.drain(0);
     s.materialize();
     if (s.latest && s.latest->version >= min_version) {
       if (!s.returned || s.latest->version > *s.returned) s.returned = s.latest->version;

@@ -247,6 +247,25 @@ TEST(Channels, PolicyLagBoundBlocksUntilParametersArrive) {
   pump.join();
 }
 
+// An actor busy for longer than dead_after_ms (loading its member, checking a large
+// dataset) before its first wait: the heartbeats the learner sent meanwhile are
+// queued, and they say the learner is alive (it used to be reported silent).
+TEST(Channels, HeartbeatsQueuedWhileTheActorWasBusyCount) {
+  ChannelConfig cfg = test_config();
+  cfg.dead_after_ms = 600;
+  LearnerChannel learner(0, cfg);
+  ActorChannel actor(learner.endpoints(), 1, local_host_name(), cfg);
+  std::this_thread::sleep_for(milliseconds(1500));  // busy: nothing read
+  learner.publish_params(1, make_params(1));
+  std::atomic<bool> stop{false};
+  std::thread pump([&] {
+    while (!stop) learner.recv(20);
+  });
+  EXPECT_NO_THROW(expect_params(actor.wait_for_version(1, 30000), 1));
+  stop = true;
+  pump.join();
+}
+
 // A raw PUSH socket sends garbage: the learner logs, counts and skips every
 // bad frame and keeps serving the good ones.
 TEST(Channels, LearnerRejectsMalformedFramesAndKeepsWorking) {
