@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "actors/agent_checkpoint.h"
 #include "common/check.h"
 #include "common/log.h"
 #include "common/stop_signal.h"
@@ -22,6 +23,7 @@ int check_setup(const TrainConfig& cfg) {
   try {
     check_train_config(cfg);
     prepare_run_dirs(cfg);
+    if (cfg.resume) (void)resumable_checkpoint(cfg, members_fingerprint(cfg.members));
     load_training_problems(cfg);
   } catch (const UsageError& e) {
     error = e.what();

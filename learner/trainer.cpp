@@ -82,8 +82,7 @@ void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t
   write_file_atomic(cfg.out + "/checkpoints/latest", name + "\n");
 }
 
-std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint) {
-  int64_t start = 0, version = 0;
+std::string resumable_checkpoint(const TrainConfig& cfg, const std::string& fingerprint) {
   const std::string latest = cfg.out + "/checkpoints/latest";
   std::string name;
   try {
@@ -93,7 +92,7 @@ std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& l
   }
   while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
   const std::string path = cfg.out + "/checkpoints/" + name;
-  auto file = SafetensorsFile::open(path);
+  const auto file = SafetensorsFile::open(path);
   const auto& meta = file->metadata();
   RLAE_CHECK(meta.count("fingerprint_covers") && meta.at("fingerprint_covers") == kFingerprintCovers, path,
              ": written by an older rlae whose member fingerprint did not cover the weights; cannot resume from it "
@@ -103,6 +102,16 @@ std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& l
              "); cannot resume with these (their weights, config.json or tokenizer.json, or their order, differ)");
   RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
              meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
+  (void)checkpoint_meta_int(meta, "iteration", path);
+  (void)checkpoint_meta_int(meta, "policy_version", path);
+  return path;
+}
+
+std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint) {
+  int64_t start = 0, version = 0;
+  const std::string path = resumable_checkpoint(cfg, fingerprint);
+  auto file = SafetensorsFile::open(path);
+  const auto& meta = file->metadata();
   start = checkpoint_meta_int(meta, "iteration", path);
   version = checkpoint_meta_int(meta, "policy_version", path);
   NamedTensors state;
@@ -190,6 +199,7 @@ IterationMetrics train_inprocess(const TrainConfig& cfg, const TrainProgress& pr
   check_train_config(cfg);
   // Everything that can be checked is checked before any work starts.
   prepare_run_dirs(cfg);
+  if (cfg.resume) (void)resumable_checkpoint(cfg, members_fingerprint(cfg.members));
   const std::vector<Problem> data = load_training_problems(cfg);
   ModelOptions mo = cfg.model;
   mo.num_slots = std::max<int64_t>(1, std::min<int64_t>(cfg.slots, cfg.prompts_per_iteration));

@@ -115,6 +115,10 @@ std::string checkpoint_name(int64_t iteration);
 // Writes OUT/checkpoints/checkpoint_name(iteration) atomically and points OUT/checkpoints/latest at it.
 void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
                       const std::string& fingerprint);
+// The checkpoint --resume continues from (cfg.out's latest), checked against this
+// run before any work: written for these members in this order (members_fingerprint)
+// and this algorithm, with a readable iteration. Its path; an Error naming it otherwise.
+std::string resumable_checkpoint(const TrainConfig& cfg, const std::string& fingerprint);
 // Loads the run's latest checkpoint into `learner`; returns (iteration, policy version).
 std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint);
 // Creates the run directory and its subdirectories; rlae::Error when not writable.

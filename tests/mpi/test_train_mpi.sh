@@ -44,7 +44,8 @@ else rc=$?; [ "$rc" -ne 124 ] && grep -q -- "--lr" "$tmp/badlr.log" && pass "--l
 if timeout 60 "$mpirun" -np 3 "$rlae" train --members "$fixture/b,$fixture/a" --train-data "$fixture/train.jsonl" \
      --batch 3 --max-new-tokens 8 --threads 1 --agent-hidden 16 --critic-hidden 16 --out "$tmp/g1" --iterations 5 \
      --resume >"$tmp/other.log" 2>&1; then bad "resume with other members accepted"
-else rc=$?; [ "$rc" -ne 124 ] && grep -q "other members" "$tmp/other.log" && pass "resume with other members refused (rc $rc)" \
+else rc=$?; [ "$rc" -ne 124 ] && grep -q "other members" "$tmp/other.log" && ! grep -q "group 0 member" "$tmp/other.log" \
+    && pass "resume with other members refused before any actor started (rc $rc)" \
   || bad "resume with other members: rc $rc $(tail -3 "$tmp/other.log")"; fi
 
 # Kill actor rank 2 once training runs.
