@@ -140,7 +140,11 @@ struct ActorChannel::Impl {
     }
   }
 
+  // Whether the learner still speaks, from everything that arrived: the messages
+  // queued while this rank was busy elsewhere (loading its member, decoding) are read
+  // first, so that heartbeats waiting there count.
   void check_alive() {
+    drain(0);
     if (shutdown) throw *shutdown;
     const int64_t silent = ms_since(learner_seen);
     RLAE_CHECK(silent <= cfg.dead_after_ms, "actor rank ", rank, " on ", host, ": ", learner(), " at ", ep.params,
@@ -270,7 +274,6 @@ void ActorChannel::send_trajectory(const TrajectoryBatch& batch, uint64_t policy
   zmq::message_t msg = to_zmq_message(std::move(bytes));
   const auto start = Clock::now();
   for (;;) {
-    s.drain(0);
     s.check_alive();
     if (RLAE_ZMQ_CALL(s.ep.trajectories, s.push.send(msg, zmq::send_flags::none))) return;
     const int64_t waited = ms_since(start);
@@ -283,7 +286,6 @@ void ActorChannel::send_trajectory(const TrajectoryBatch& batch, uint64_t policy
 std::optional<PolicyParams> ActorChannel::poll_params() {
   Impl& s = *impl_;
   RLAE_CHECK(!s.closed, "actor rank ", s.rank, ": poll_params on a closed channel");
-  s.drain(0);
   s.check_alive();
   s.maybe_request();
   s.materialize();
@@ -299,9 +301,6 @@ PolicyParams ActorChannel::wait_for_version(uint64_t min_version, int timeout_ms
   RLAE_CHECK(!s.closed, "actor rank ", s.rank, ": wait_for_version on a closed channel");
   const auto start = Clock::now();
   for (;;) {
-    // What arrived while this rank was busy elsewhere (loading its member, decoding)
-    // first: the learner's heartbeats queued meanwhile say it is alive.
-    s.drain(0);
     s.materialize();
     if (s.latest && s.latest->version >= min_version) {
       if (!s.returned || s.latest->version > *s.returned) s.returned = s.latest->version;

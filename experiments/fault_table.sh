@@ -19,6 +19,7 @@ set -u
 set -m
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+source tests/mpi_ranks.sh  # mpi_rank_pids
 rlae=$repo/build/rlae
 mpirun=$repo/launch/mpirun.sh
 python=$repo/.venv/bin/python
@@ -35,6 +36,7 @@ trap cleanup EXIT
 echo "| fault | exit code | seconds to end | the job's message | latest checkpoint | --resume |"
 echo "|---|---:|---:|---|---|---|"
 row() { echo "| $1 | $2 | $3 | $4 | $5 | $6 |"; }
+elapsed() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }  # since T0 (date +%s.%N)
 
 # The job's own line about the fault, paths shortened: rlae's (the learner's verdict
 # first), else the launcher's, else Open MPI's report of a killed rank.
@@ -62,15 +64,10 @@ finish() {
   local t0; t0=$(date +%s.%N)
   for _ in $(seq 1 $(($1 * 10))); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
   if kill -0 $job 2>/dev/null; then kill -9 $job; pkill -9 -f -- "--out $2 " 2>/dev/null; rc=124; else wait $job; rc=$?; fi
-  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+  secs=$(elapsed "$t0")
   left=$(pgrep -f -- "--out $2 " | wc -l)
 }
-rank_pid() {  # out rank
-  local p
-  for p in $(pgrep -f -- "--out $1 " | sort -n); do
-    [ "$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = "$2" ] && { echo "$p"; return; }
-  done
-}
+rank_pid() { mpi_rank_pids "--out $1 " "$2"; }  # out rank
 # "ckpt-000015 (15 of 15 metric lines)" and the resume verdict ($ck, $resumed).
 after() {  # out launcher...
   local out=$1; shift
@@ -134,10 +131,8 @@ for spec in "3m mpirun" "8m mpirun" "3m inprocess"; do
   t0=$(date +%s)
   timeout 900 "${launcher[@]}" train --out "$out" "${common[@]}" --checkpoint-every 2 --iterations 100000 >"$work/tmpfs-$size-$how.log" 2>&1; rc=$?
   secs="$(( $(date +%s) - t0 )) (whole run)"
-  cp "$work/tmpfs-$size-$how.log" "$out.log" 2>/dev/null || true
   m=$(message "$work/tmpfs-$size-$how.log")
   grep -qiE "segmentation|core dumped|H5close" "$work/tmpfs-$size-$how.log" && m="$m; CRASH at exit"
-  rm -f "$out.log"
   mount -o remount,size=64m "$disk"  # the disk grown, as a user would, before resuming
   left=0
   every=2 after "$out" "${launcher[@]}"
@@ -149,7 +144,7 @@ bad_row() {  # what expected-rc launcher/command...
   local what=$1 want=$2; shift 2
   local t0; t0=$(date +%s.%N)
   timeout 300 "$@" >"$work/bad.log" 2>&1; rc=$?
-  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+  secs=$(elapsed "$t0")
   local m; m=$(message "$work/bad.log")
   row "$what" "$rc (expected $want)" "$secs (whole run)" "${m:-(none)}" "-" "-"
 }

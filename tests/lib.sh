@@ -8,6 +8,7 @@
 # Also sets $here (the repository root) and $mpirun (launch/mpirun.sh, which adds
 # --allow-run-as-root --oversubscribe where needed).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$here/tests/mpi_ranks.sh"  # mpi_rank_pids
 mpirun="$here/launch/mpirun.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ok=0; fail=0

@@ -80,12 +80,7 @@ if start int 2 "$rlae"; then
 else bad "SIGINT: the run did not start: $(tail -3 "$tmp/int.log")"; fi
 
 # The pid of rank R of the job started last (its command line holds the run's folder).
-rank_pid() {  # name rank
-  local pids; pids=$(pgrep -f -- "--out $tmp/$1 " | sort -n)
-  for p in $pids; do
-    [ "$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = "$2" ] && { echo $p; return; }
-  done
-}
+rank_pid() { mpi_rank_pids "--out $tmp/$1 " "$2"; }  # name rank
 
 # SIGSTOP of actor rank 2: lost after --dead-after-ms, the job ends.
 if start stop 2 "$mpirun" -np 3 "$rlae"; then

@@ -87,13 +87,8 @@ wait_lines() {  # name n
   done
   return 1
 }
-rank_pids() {  # name [rank]: the MPI ranks (not mpirun) of the job writing to $tmp/NAME, or that one rank
-  local p r
-  for p in $(pgrep -f -- "--out $tmp/$1\$" | sort -n); do
-    r=$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
-    [ -n "$r" ] && { [ -z "${2:-}" ] || [ "$r" = "$2" ]; } && echo $p
-  done
-}
+# name [rank]: the MPI ranks (not mpirun) of the job writing to $tmp/NAME, or that one rank
+rank_pids() { mpi_rank_pids "--out $tmp/$1\$" "${2:-}"; }
 thaw() { kill -CONT $(rank_pids "$1") 2>/dev/null; }
 # Waits at most 60 s for $job; sets rc.
 wait_job() {
