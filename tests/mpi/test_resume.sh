@@ -13,7 +13,9 @@
 set -u
 rlae=$1; fixture=$2; python=$3
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
-iters=8
+# 24 iterations of ~15 ms: the polling below must catch a run between iteration 3
+# and its end; with 8 a loaded CI machine once ran past the end between two polls.
+iters=24
 common=(--members "$fixture/a,$fixture/b" --train-data "$fixture/train.jsonl" --batch 3 --max-new-tokens 8
         --threads 1 --agent-hidden 16 --critic-hidden 16 --max-policy-lag 0 --lr 1e-2
         --iterations $iters --checkpoint-every 2 --dead-after-ms 3000 --heartbeat-ms 200)
