@@ -702,7 +702,7 @@ const std::vector<std::string>& task_families() {
 
 Suite make_task_suite(const SuiteOptions& options) {
   RLAE_CHECK(options.train_per_family >= 0 && options.dev_per_family >= 0 && options.test_per_family >= 0 &&
-                 options.test_wording_per_family >= 0,
+                 options.test_wording_per_family >= 0 && options.dev_wording_per_family >= 0,
              "data make: split sizes must be >= 0");
   std::vector<const Family*> chosen;
   if (options.families.empty()) {
@@ -739,20 +739,26 @@ Suite make_task_suite(const SuiteOptions& options) {
                                    fam->name, std::move(question), answer));
       ++made;
     }
-    // test-wording: its own stream, so its problems do not depend on the other splits' sizes.
-    Rng wording(options.seed * kGoldenGamma ^ fnv1a(fam->name + "/test-wording"));
+    // test-wording, then dev-wording: the held-out pools, each split its own stream (so neither depends on
+    // the other splits' sizes), dev-wording disjoint from test-wording. dev-wording is for choices made on
+    // held-out wording (a recipe, a step count) without looking at test-wording.
     std::unordered_set<std::string> seen_wording;
-    for (int64_t i = 0, tries = 0; i < options.test_wording_per_family;) {
-      RLAE_CHECK(++tries < int64_t{options.test_wording_per_family} * 50 + 1000, "data make: family '",
-                 fam->name, "' cannot make ", options.test_wording_per_family, " distinct test-wording problems");
-      auto [question, answer] = make_problem(wording, *fam, /*held_out=*/true);
-      if (!seen_wording.insert(question).second) continue;
-      suite.test_wording.push_back(
-          make_record(fam->name + "-test-wording-" + std::to_string(i++), fam->name, std::move(question), answer));
-    }
+    auto held_out_split = [&](const char* name, int per_family, std::vector<Problem>* split) {
+      Rng wording(options.seed * kGoldenGamma ^ fnv1a(fam->name + "/" + name));
+      for (int64_t i = 0, tries = 0; i < per_family;) {
+        RLAE_CHECK(++tries < int64_t{per_family} * 50 + 1000, "data make: family '", fam->name, "' cannot make ",
+                   per_family, " distinct ", name, " problems");
+        auto [question, answer] = make_problem(wording, *fam, /*held_out=*/true);
+        if (!seen_wording.insert(question).second) continue;
+        split->push_back(make_record(fam->name + "-" + name + "-" + std::to_string(i++), fam->name,
+                                     std::move(question), answer));
+      }
+    };
+    held_out_split("test-wording", options.test_wording_per_family, &suite.test_wording);
+    held_out_split("dev-wording", options.dev_wording_per_family, &suite.dev_wording);
   }
   // Interleave families so that any prefix of a split covers all of them.
-  for (auto* split : {&suite.train, &suite.dev, &suite.test, &suite.test_wording}) {
+  for (auto* split : {&suite.train, &suite.dev, &suite.test, &suite.test_wording, &suite.dev_wording}) {
     Rng shuffle(options.seed + 17);  // the interleaving stream (seed + 17 made the published suites)
     for (size_t i = split->size(); i > 1; --i) std::swap((*split)[i - 1], (*split)[shuffle.below(i)]);
   }

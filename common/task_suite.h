@@ -13,8 +13,9 @@
 // Splits: train, dev and test draw from the training pools; test-wording draws only
 // from held-out pools (a quarter of every sentence pool, a fifth of every word
 // inventory), so none of its phrasings, names, objects, containers or places occurs
-// in training. Seeded: the same options give the same files on every machine (no
-// std:: distributions, whose output varies by library).
+// in training; dev-wording draws other problems from the same held-out pools, for
+// choices that must not look at test-wording. Seeded: the same options give the same
+// files on every machine (no std:: distributions, whose output varies by library).
 #pragma once
 
 #include <cstdint>
@@ -35,10 +36,13 @@ struct SuiteOptions {
   int dev_per_family = 1000;
   int test_per_family = 1000;
   int test_wording_per_family = 1000;
+  int dev_wording_per_family = 1000;
 };
 
 struct Suite {
   std::vector<Problem> train, dev, test, test_wording;
+  // Held-out wording for choices (dev-wording), disjoint from test-wording.
+  std::vector<Problem> dev_wording;
 };
 
 // The names, objects (singular and plural), containers and places of the training

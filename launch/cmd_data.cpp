@@ -26,9 +26,12 @@ int data_make(int argc, const char* const* argv) {
       ("dev", opt<int>("N", 1000), "dev problems per family")
       ("test", opt<int>("N", 1000), "test problems per family")
       ("test-wording", opt<int>("N", 1000),
-       "test-wording problems per family: phrasings, names, objects, containers and places that never occur in the other splits");
+       "test-wording problems per family: phrasings, names, objects, containers and places that never occur in training")
+      ("dev-wording", opt<int>("N", 1000),
+       "dev-wording problems per family: the held-out pools of test-wording, other problems; for choices "
+       "(recipes, step counts) that must not look at test-wording");
   const CommandSpec spec{"data make", "generate the maths word-problem suite with worked solutions",
-                         "rlae data make --out DIR [--seed S] [--families add,mul,...] [--test-wording N]"};
+                         "rlae data make --out DIR [--seed S] [--families add,mul,...] [--test-wording N] [--dev-wording N]"};
   const auto vm = parse_command_options(spec, desc, argc, argv, std::cout);
   if (!vm) return kExitOk;
   SuiteOptions o;
@@ -39,9 +42,10 @@ int data_make(int argc, const char* const* argv) {
   o.dev_per_family = (*vm)["dev"].as<int>();
   o.test_per_family = (*vm)["test"].as<int>();
   o.test_wording_per_family = (*vm)["test-wording"].as<int>();
+  o.dev_wording_per_family = (*vm)["dev-wording"].as<int>();
   RLAE_USAGE_CHECK(o.train_per_family >= 0 && o.dev_per_family >= 0 && o.test_per_family >= 0 &&
-                       o.test_wording_per_family >= 0,
-                   "rlae data make: --train, --dev, --test and --test-wording must be >= 0");
+                       o.test_wording_per_family >= 0 && o.dev_wording_per_family >= 0,
+                   "rlae data make: --train, --dev, --test, --test-wording and --dev-wording must be >= 0");
   const std::string out = (*vm)["out"].as<std::string>();
   make_dirs(out);
   const Suite suite = make_task_suite(o);
@@ -49,9 +53,11 @@ int data_make(int argc, const char* const* argv) {
   write_dataset(out + "/dev.jsonl", suite.dev);
   write_dataset(out + "/test.jsonl", suite.test);
   write_dataset(out + "/test-wording.jsonl", suite.test_wording);
+  write_dataset(out + "/dev-wording.jsonl", suite.dev_wording);
   write_resolved_config(out + "/data.ini", desc, *vm);
-  std::cout << "wrote " << out << "/{train,dev,test,test-wording}.jsonl: " << suite.train.size() << " / "
-            << suite.dev.size() << " / " << suite.test.size() << " / " << suite.test_wording.size()
+  std::cout << "wrote " << out << "/{train,dev,test,test-wording,dev-wording}.jsonl: " << suite.train.size() << " / "
+            << suite.dev.size() << " / " << suite.test.size() << " / " << suite.test_wording.size() << " / "
+            << suite.dev_wording.size()
             << " problems\n";
   return kExitOk;
 }

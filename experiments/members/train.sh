@@ -3,7 +3,7 @@
 # run is in experiments/members/README.md):
 #   1. builds rlae if needed (launch/build.sh installs what is missing);
 #   2. generates the task suite (runs/zoo/data: 50,000 train, 1,000 dev, 1,000 test and
-#      1,000 test-wording problems per family, seed 1);
+#      1,000 test-wording and 1,000 dev-wording problems per family, seed 1);
 #   3. learns the two tokenizers on the training split (rlae tokenizer train):
 #      experiments/tokenizers/bytelevel-1024 and experiments/tokenizers/metaspace-1280;
 #   4. pretrains the three members from the recipes in experiments/members/recipes/

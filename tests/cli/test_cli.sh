@@ -56,6 +56,20 @@ printf 'hello world\nhello there\n' > "$tmp/c.txt"
 check "tokenizer train text" 0 "$rlae" tokenizer train --corpus "$tmp/c.txt" --out "$tmp/tok" --vocab-size 300
 [ -f "$tmp/tok/tokenizer.json" ] && [ -f "$tmp/tok/tokenizer_config.json" ] || { echo "FAIL tokenizer train wrote no files"; fail=1; }
 check "tokenizer sub" 2 "$rlae" tokenizer frobnicate
+check "data make negative split" 2 "$rlae" data make --out "$tmp/suite" --dev-wording -1
+contains "data make negative split" "--dev-wording must be >= 0"
+check "data make" 0 "$rlae" data make --out "$tmp/suite" --seed 2 --train 20 --dev 5 --test 5 --test-wording 7 --dev-wording 3
+contains "data make" "160 / 40 / 40 / 56 / 24 problems"
+for f in train dev test test-wording dev-wording; do
+  [ -s "$tmp/suite/$f.jsonl" ] || { echo "FAIL data make: no $f.jsonl"; fail=1; }
+done
+# dev-wording takes other problems from the held-out pools than test-wording does
+if [ -s "$tmp/suite/dev-wording.jsonl" ] && python3 - "$tmp/suite" <<'PY'
+import json, sys
+q = lambda f: {json.loads(l)["question"] for l in open(f"{sys.argv[1]}/{f}.jsonl")}
+sys.exit(1 if q("dev-wording") & (q("test-wording") | q("train") | q("dev") | q("test")) else 0)
+PY
+then echo "ok   data make dev-wording disjoint"; else echo "FAIL data make: dev-wording shares a problem with another split"; fail=1; fi
 for c in eval replay sweep pretrain bench generate data tokenizer train; do
   check "$c unknown flag" 2 "$rlae" $c --no-such-flag
 done

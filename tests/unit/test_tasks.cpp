@@ -98,6 +98,7 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
   o.dev_per_family = 100;
   o.test_per_family = 100;
   o.test_wording_per_family = 100;
+  o.dev_wording_per_family = 60;
   const Suite a = make_task_suite(o);
   const Suite b = make_task_suite(o);
   const size_t F = task_families().size();
@@ -105,6 +106,7 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
   ASSERT_EQ(a.test.size(), 100 * F);
   ASSERT_EQ(a.train.size(), 300 * F);
   ASSERT_EQ(a.test_wording.size(), 100 * F);
+  ASSERT_EQ(a.dev_wording.size(), 60 * F);
   std::set<std::string> test_q, ids;
   std::map<std::string, int> per_family;
   for (size_t i = 0; i < a.test.size(); ++i) {
@@ -113,7 +115,7 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
     ++per_family[a.test[i].task];
   }
   EXPECT_EQ(per_family.size(), F);
-  for (const auto* split : {&a.train, &a.dev, &a.test, &a.test_wording}) {
+  for (const auto* split : {&a.train, &a.dev, &a.test, &a.test_wording, &a.dev_wording}) {
     for (const Problem& p : *split) {
       EXPECT_TRUE(ids.insert(p.id).second) << "duplicate id " << p.id;
       // The worked solution is arithmetically right and ends in the gold answer.
@@ -139,6 +141,10 @@ TEST(TaskSuite, DisjointSeededAndCorrect) {
   }
   for (const Problem& p : a.train) EXPECT_EQ(test_q.count(p.question), 0u) << "train/test overlap";
   for (const Problem& p : a.dev) EXPECT_EQ(test_q.count(p.question), 0u) << "dev/test overlap";
+  std::set<std::string> test_wording_q;
+  for (const Problem& p : a.test_wording) test_wording_q.insert(p.question);
+  for (const Problem& p : a.dev_wording)
+    EXPECT_EQ(test_wording_q.count(p.question), 0u) << "dev-wording/test-wording overlap: " << p.question;
   o.seed = 6;
   EXPECT_NE(make_task_suite(o).test[0].question, a.test[0].question);
 }
@@ -165,6 +171,7 @@ TEST(TaskSuite, TestWordingIsHeldOutByConstruction) {
   o.dev_per_family = 50;
   o.test_per_family = 50;
   o.test_wording_per_family = 150;
+  o.dev_wording_per_family = 80;
   const Suite a = make_task_suite(o);
   // The two pools share no word, and the sizes are the documented ones.
   const auto train_words = task_words(false), held_words = task_words(true);
@@ -179,7 +186,9 @@ TEST(TaskSuite, TestWordingIsHeldOutByConstruction) {
     for (const Problem& p : *split)
       for (const std::string& w : words_of(p.question)) seen_in_training.insert(w);
   for (const std::string& w : held_words)
-    if (w.find(' ') == std::string::npos) EXPECT_EQ(seen_in_training.count(w), 0u) << "held-out word '" << w << "' in training";
+    if (w.find(' ') == std::string::npos) {
+      EXPECT_EQ(seen_in_training.count(w), 0u) << "held-out word '" << w << "' in training";
+    }
   // Every sentence of a test-wording problem, with names, objects, containers, places and
   // numbers masked, is a phrasing that no training problem used.
   std::set<std::string> all_words(train_words.begin(), train_words.end());
@@ -219,7 +228,9 @@ TEST(TaskSuite, TestWordingIsHeldOutByConstruction) {
       for (const std::string& sk : skeletons(p.question)) training_skeletons.insert(sk);
   EXPECT_GT(training_skeletons.size(), 60u);  // many phrasings
   std::set<std::string> wording_skeletons;
-  for (const Problem& p : a.test_wording) {
+  std::vector<Problem> held_out_problems = a.test_wording;
+  held_out_problems.insert(held_out_problems.end(), a.dev_wording.begin(), a.dev_wording.end());
+  for (const Problem& p : held_out_problems) {
     bool has_held = false;
     for (const std::string& w : words_of(p.question)) has_held |= held.count(w) > 0;
     EXPECT_TRUE(has_held) << p.question;
@@ -229,8 +240,9 @@ TEST(TaskSuite, TestWordingIsHeldOutByConstruction) {
     }
   }
   EXPECT_GT(wording_skeletons.size(), 20u);
-  // Seeded, and independent of the other splits' sizes.
+  // Seeded, and independent of the other splits' sizes (dev-wording's included).
   o.train_per_family = 10;
+  o.dev_wording_per_family = 0;
   const Suite b = make_task_suite(o);
   ASSERT_EQ(b.test_wording.size(), a.test_wording.size());
   for (size_t i = 0; i < a.test_wording.size(); ++i) EXPECT_EQ(a.test_wording[i].question, b.test_wording[i].question);
