@@ -24,17 +24,11 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-MEMBERS = ["addsub", "muldiv", "chain"]
-SPECIALTIES = {"addsub": ["add", "sub"], "muldiv": ["mul", "div"],
-               "chain": ["add_mul", "div_add", "mul_sub", "sub_div"]}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from evaluate import HERE, MEMBERS, REPO, SPECIALTIES, log  # noqa: E402  (the zoo's one definition)
+
 BEGIN = "<!-- study: written by experiments/members/study.py -->"
 END = "<!-- end of study -->"
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def parse_variant(text):
