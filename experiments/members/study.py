@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evaluate import HERE, MEMBERS, REPO, SPECIALTIES, log  # noqa: E402  (the zoo's one definition)
+from evaluate import HERE, MEMBERS, REPO, SPECIALTIES, log, run_eval  # noqa: E402  (the zoo's one definition)
 
 BEGIN = "<!-- study: written by experiments/members/study.py -->"
 END = "<!-- end of study -->"
@@ -73,12 +73,9 @@ def member_eval(args, label, model_dir):
     out = os.path.join(args.work, "eval", label + ".json")
     if not os.path.exists(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        cmd = [args.rlae, "eval", "--model", model_dir, "--data", os.path.join(args.data, "dev-wording.jsonl"),
-               "--per-family", str(args.per_family), "--max-new-tokens", "48", "--batch", "64",
-               "--threads", "2", "--out", out + ".part"]
-        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
-        if p.returncode != 0:
-            sys.exit(f"study.py: {shlex.join(cmd)} failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}")
+        eargs = argparse.Namespace(rlae=args.rlae, max_new_tokens=48, batch=64, threads=2, jobs=1)
+        run_eval(eargs, out + ".part", {"data": os.path.join(args.data, "dev-wording.jsonl"), "model": model_dir,
+                                        "per-family": args.per_family}, label)
         os.replace(out + ".part", out)
     r = json.load(open(out))[0]
     return {f: round(100 * v["accuracy"], 1) for f, v in r["families"].items()} | \
@@ -92,17 +89,14 @@ def ensemble_eval(args, label, members):
     if not os.path.exists(results):
         os.makedirs(os.path.join(zoo, "members", "schedules"), exist_ok=True)
         os.makedirs(os.path.join(zoo, "data"), exist_ok=True)
-        for m, d in members.items():
-            link = os.path.join(zoo, "members", m)
+        links = {os.path.join(zoo, "members", m): d for m, d in members.items()}
+        links |= {os.path.join(zoo, "data", name): os.path.join(args.data, src)
+                  for name, src in (("dev.jsonl", "dev.jsonl"), ("test.jsonl", "test.jsonl"),
+                                    ("test-wording.jsonl", "dev-wording.jsonl"))}
+        for link, target in links.items():
             if os.path.lexists(link):
                 os.remove(link)
-            os.symlink(os.path.abspath(d), link)
-        for name, src in (("dev.jsonl", "dev.jsonl"), ("test.jsonl", "test.jsonl"),
-                          ("test-wording.jsonl", "dev-wording.jsonl")):
-            link = os.path.join(zoo, "data", name)
-            if os.path.lexists(link):
-                os.remove(link)
-            os.symlink(os.path.abspath(os.path.join(args.data, src)), link)
+            os.symlink(os.path.abspath(target), link)
         readme = os.path.join(zoo, "readme.md")
         with open(readme, "w") as f:
             f.write("<!-- results: written by experiments/members/evaluate.py -->\n<!-- end of results -->\n")
