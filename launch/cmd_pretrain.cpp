@@ -28,6 +28,9 @@ int cmd_pretrain(int argc, const char* const* argv) {
        "EOS token ending every example (default: the first special token among </s>, "
        "<|endoftext|>, <eos>, <|end|>, <|im_end|>, ...)")
       ("loss", opt<std::string>("target|all", "target"), "tokens in the loss: the answer and EOS, or all")
+      ("word-noise", opt<double>("P", d.word_noise),
+       "replace each letter word of a training question (never a number) with probability P by a word "
+       "of the mix's questions, drawn anew every time the example is drawn (0: off)")
       ("packing", opt<bool>("BOOL", d.packing)->implicit_value(true), "pack several examples per row (each attends only to itself)")
       // model
       ("hidden-size", opt<long long>("N", d.hidden_size), "hidden size")
@@ -86,6 +89,7 @@ int cmd_pretrain(int argc, const char* const* argv) {
   RLAE_USAGE_CHECK(loss == "target" || loss == "all", "--loss: expected target|all, got '", loss, "'");
   c.loss_all_tokens = loss == "all";
   c.packing = v["packing"].as<bool>();
+  c.word_noise = v["word-noise"].as<double>();
   c.hidden_size = v["hidden-size"].as<long long>();
   c.num_layers = v["layers"].as<long long>();
   c.num_heads = v["heads"].as<long long>();

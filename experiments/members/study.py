@@ -14,7 +14,11 @@ fixed vector) are read for the candidate before it is shipped. Writes study.json
       --variant "muldiv-7000=muldiv --steps 7000" --ensemble chain-broad
 
 A variant already trained in --work (its model.safetensors is there) is not retrained, and
-an ensemble already evaluated is read back: rerunning extends the study.
+an ensemble already evaluated is read back: rerunning extends the study. `--ensemble A+B`
+swaps several variants (of different members) in at once. `--name NAME` writes study-NAME.json
+and a README section of its own, leaving the earlier study's; the shipped members' figures
+(deterministic: greedy decoding) are then read from study.json when it holds them for the
+same number of problems.
 """
 import argparse
 import json
@@ -27,8 +31,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from evaluate import HERE, MEMBERS, REPO, SPECIALTIES, log, run_eval  # noqa: E402  (the zoo's one definition)
 
-BEGIN = "<!-- study: written by experiments/members/study.py -->"
-END = "<!-- end of study -->"
+BEGIN = "<!-- study{}: written by experiments/members/study.py -->"
+END = "<!-- end of study{} -->"
 
 
 def parse_variant(text):
@@ -118,9 +122,11 @@ def ensemble_eval(args, label, members):
             "per_family_minus_best_fixed": pct(split["bars"]["per_family_minus_best_fixed"])}
 
 
-def write_readme(path, study, command):
+def write_readme(path, study, command, name):
+    tag = " " + name if name else ""
+    begin, end = BEGIN.format(tag), END.format(tag)
     fams = sorted(next(iter(study["members"].values()))["accuracy"].keys() - {"overall"})
-    lines = [BEGIN, "", "Each member alone on dev-wording (%d problems per family; accuracy, %%); bold: "
+    lines = [begin, "", "Each member alone on dev-wording (%d problems per family; accuracy, %%); bold: "
              "the member's specialties." % study["per_family"], "",
              "| member | recipe | train s | " + " | ".join(fams) + " | overall |",
              "|---|---|---:|" + "---:|" * (len(fams) + 1)]
@@ -141,12 +147,13 @@ def write_readme(path, study, command):
     lines += ["", f"Reproduce: `{command}` (after `experiments/members/train.sh`; a variant trains on one core, "
               "two at a time; \"train s\" is its wall time with the other core busy; what --work already holds "
               "is reused).",
-              "", END]
+              "", end]
     text = open(path).read()
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + "\n".join(lines) + text[text.index(END) + len(END):]
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + "\n".join(lines) + text[text.index(end) + len(end):]
     else:
-        text = text.rstrip("\n") + "\n\n## Recipe study on held-out wording\n\n" + "\n".join(lines) + "\n"
+        title = f"Recipe study `{name}` on held-out wording" if name else "Recipe study on held-out wording"
+        text = text.rstrip("\n") + f"\n\n## {title}\n\n" + "\n".join(lines) + "\n"
     with open(path, "w") as f:
         f.write(text)
 
@@ -157,26 +164,39 @@ def main():
     ap.add_argument("--data", default=os.path.join(REPO, "runs", "zoo", "data"))
     ap.add_argument("--work", default=os.path.join(REPO, "runs", "zoo-study"))
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=MEMBER [OPTIONS]")
-    ap.add_argument("--ensemble", action="append", default=[], metavar="NAME",
-                    help="also evaluate the zoo with this variant in its member's place")
+    ap.add_argument("--ensemble", action="append", default=[], metavar="NAME[+NAME...]",
+                    help="also evaluate the zoo with these variants in their members' places")
+    ap.add_argument("--name", default="", help="write study-NAME.json and a README section of its own")
     ap.add_argument("--per-family", type=int, default=250)
     ap.add_argument("--jobs", type=int, default=2, help="variants trained at once")
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"))
     args = ap.parse_args()
     variants = [parse_variant(v) for v in args.variant]
     by_name = {v["name"]: v for v in variants}
+    if args.name and not args.name.replace("-", "").replace("_", "").isalnum():
+        sys.exit(f"study.py: --name '{args.name}': letters, digits, - and _ only")
     for e in args.ensemble:
-        if e not in by_name:
-            sys.exit(f"study.py: --ensemble {e}: no --variant of that name")
+        parts = e.split("+")
+        for part in parts:
+            if part not in by_name:
+                sys.exit(f"study.py: --ensemble {e}: no --variant named '{part}'")
+        if len({by_name[p]["member"] for p in parts}) != len(parts):
+            sys.exit(f"study.py: --ensemble {e}: two variants of the same member")
     if not os.path.exists(os.path.join(args.data, "dev-wording.jsonl")):
         sys.exit(f"study.py: {args.data}/dev-wording.jsonl not found (rlae data make --out {args.data} --seed 1 "
                  "--train 50000 writes it)")
     os.makedirs(args.work, exist_ok=True)
     train(args, variants)
     study = {"per_family": args.per_family, "members": {}, "ensembles": {}}
+    earlier = {}
+    if args.name and os.path.exists(os.path.join(HERE, "study.json")):
+        earlier = json.load(open(os.path.join(HERE, "study.json")))
+        if earlier.get("per_family") != args.per_family:
+            earlier = {}
     for m in MEMBERS:
-        study["members"][m] = {"member": m, "args": [], "train_seconds": None,
-                               "accuracy": member_eval(args, "shipped-" + m, os.path.join(HERE, m))}
+        known = earlier.get("members", {}).get(m)
+        study["members"][m] = known or {"member": m, "args": [], "train_seconds": None,
+                                        "accuracy": member_eval(args, "shipped-" + m, os.path.join(HERE, m))}
     for v in variants:
         d = os.path.join(args.work, v["name"])
         secs = open(os.path.join(d, "train_seconds")).read().strip() if os.path.exists(
@@ -186,18 +206,21 @@ def main():
         log(f"{v['name']}: {study['members'][v['name']]['accuracy']}")
     if args.ensemble:
         shipped = {m: os.path.join(HERE, m) for m in MEMBERS}
-        study["ensembles"]["shipped"] = ensemble_eval(args, "shipped", shipped)
+        study["ensembles"]["shipped"] = (earlier.get("ensembles", {}).get("shipped")
+                                         or ensemble_eval(args, "shipped", shipped))
         for e in args.ensemble:
-            v = by_name[e]
-            study["ensembles"][e] = ensemble_eval(args, e, shipped | {v["member"]: os.path.join(args.work, e)})
+            swapped = {by_name[p]["member"]: os.path.join(args.work, p) for p in e.split("+")}
+            study["ensembles"][e] = ensemble_eval(args, e.replace("+", "-"), shipped | swapped)
             log(f"zoo with {e}: {study['ensembles'][e]}")
     command = "experiments/members/study.py " + " ".join(
-        [f"--variant {shlex.quote(v)}" for v in args.variant] + [f"--ensemble {e}" for e in args.ensemble])
+        [f"--variant {shlex.quote(v)}" for v in args.variant] + [f"--ensemble {e}" for e in args.ensemble] +
+        ([f"--name {args.name}"] if args.name else []))
     study["command"] = command
-    with open(os.path.join(HERE, "study.json"), "w") as f:
+    out = "study-%s.json" % args.name if args.name else "study.json"
+    with open(os.path.join(HERE, out), "w") as f:
         json.dump(study, f, indent=2)
-    write_readme(args.readme, study, command)
-    log("wrote study.json and the README study section")
+    write_readme(args.readme, study, command, args.name)
+    log(f"wrote {out} and the README study section")
 
 
 if __name__ == "__main__":

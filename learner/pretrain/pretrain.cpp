@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -27,6 +28,7 @@
 #include "learner/pretrain/progress.h"
 #include "learner/pretrain/sampler.h"
 #include "learner/pretrain/setup.h"
+#include "learner/pretrain/word_noise.h"
 
 namespace rlae {
 namespace {
@@ -45,9 +47,11 @@ struct Setup {
 // The training loop over the set-up objects; metrics.jsonl, progress and the result.
 class Loop {
  public:
-  Loop(const PretrainConfig& c, Clock::time_point t_start, const Tokenizer& tok, int32_t pad, Sampler& sampler,
-       const DevSet* dev, TrainableLM& lm, Adam& opt, TrainState& st, std::ostream& metrics, PretrainResult& res)
-      : c_(c), t_start_(t_start), tok_(tok), pad_(pad), sampler_(sampler), dev_(dev), lm_(lm), opt_(opt), st_(st),
+  Loop(const PretrainConfig& c, Clock::time_point t_start, const Tokenizer& tok, int32_t eos, int32_t pad,
+       Sampler& sampler, const WordNoise* noise, const DevSet* dev, TrainableLM& lm, Adam& opt, TrainState& st,
+       std::ostream& metrics, PretrainResult& res)
+      : c_(c), t_start_(t_start), tok_(tok), eos_(eos), pad_(pad), sampler_(sampler), noise_(noise), dev_(dev),
+        lm_(lm), opt_(opt), st_(st),
         metrics_(metrics), res_(res), progress_(c.progress), budget_s_(c.max_minutes * 60),
         elapsed0_(st.elapsed_s), last_eval_(st.step), last_ckpt_(st.step) {}
 
@@ -63,6 +67,10 @@ class Loop {
   void run_eval(int64_t step);
   // One optimizer step; returns the batch's loss.
   double step(double lr, double* grad_norm, int64_t* tokens);
+  // Puts the word-noised version of every example of `rows` (kept in `store`) in its place;
+  // returns the batch's new length. An example that no longer fits max-seq-len, or a packed
+  // row that no longer fits, keeps its original examples.
+  int64_t add_word_noise(Rows& rows, int64_t T, std::deque<Example>& store) const;
   void calibrate();
   void report(double lr, double grad_norm);
   void checkpoint();
@@ -71,8 +79,9 @@ class Loop {
   const PretrainConfig& c_;
   const Clock::time_point t_start_;
   const Tokenizer& tok_;
-  const int32_t pad_;
+  const int32_t eos_, pad_;
   Sampler& sampler_;
+  const WordNoise* noise_;  // nullptr: no word noise
   const DevSet* dev_;
   TrainableLM& lm_;
   Adam& opt_;
@@ -101,7 +110,9 @@ void Loop::run_eval(int64_t step) {
 
 double Loop::step(double lr, double* grad_norm, int64_t* tokens) {
   int64_t T = 0;
-  const Rows rows = draw_rows(c_, sampler_, st_, &T);
+  Rows rows = draw_rows(c_, sampler_, st_, &T);
+  std::deque<Example> noised;  // stable addresses for the rows
+  if (noise_) T = add_word_noise(rows, T, noised);
   const Batch b = make_batch(rows, T, c_.packing, c_.loss_all_tokens, pad_);
   opt_.zero_grad();
   at::Tensor loss = batch_loss(lm_, b, at::Reduction::Mean);
@@ -113,6 +124,33 @@ double Loop::step(double lr, double* grad_norm, int64_t* tokens) {
              "; lower --lr or raise --warmup-steps");
   *tokens = b.tokens_real;
   return loss_v;
+}
+
+int64_t Loop::add_word_noise(Rows& rows, int64_t T, std::deque<Example>& store) const {
+  int64_t longest = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<const Example*> row = rows[r];
+    int64_t used = 0;
+    for (size_t k = 0; k < row.size(); ++k) {
+      Problem p = sampler_.problem(row[k]->file, row[k]->index);
+      p.question = noise_->apply(p.question, st_.step, static_cast<int64_t>(r), static_cast<int64_t>(k));
+      Example e = make_example(tok_, eos_, p);
+      e.file = row[k]->file;
+      e.index = row[k]->index;
+      if (static_cast<int64_t>(e.ids.size()) <= c_.max_seq_len) {
+        store.push_back(std::move(e));
+        row[k] = &store.back();
+      }
+      used += static_cast<int64_t>(row[k]->ids.size());
+    }
+    if (c_.packing && used > T) {  // the row keeps its originals, which fit
+      for (const Example* e : rows[r]) longest = std::max<int64_t>(longest, static_cast<int64_t>(e->ids.size()));
+      continue;
+    }
+    rows[r] = std::move(row);
+    for (const Example* e : rows[r]) longest = std::max<int64_t>(longest, static_cast<int64_t>(e->ids.size()));
+  }
+  return c_.packing ? T : longest;
 }
 
 // Fixes the schedule's length for a time budget: a first estimate after 10 steps, the final one
@@ -282,7 +320,14 @@ PretrainResult pretrain(const PretrainConfig& c) {
   res.num_parameters = lm.num_parameters();
   log_model(c, s.model, sampler, res.num_parameters);
   const int32_t pad = s.eos;
-  Loop(c, t_start, s.tok, pad, sampler, do_eval ? &dev : nullptr, lm, opt, st, metrics, res).run();
+  std::optional<WordNoise> noise;
+  if (c.word_noise > 0) {
+    noise.emplace(c.word_noise, c.seed, sampler.mix_problems());
+    RLAE_LOG(info, "pretrain: word noise ", c.word_noise, " over ", noise->vocabulary(), " words of the mix's questions");
+  }
+  Loop(c, t_start, s.tok, s.eos, pad, sampler, noise ? &*noise : nullptr, do_eval ? &dev : nullptr, lm, opt, st,
+       metrics, res)
+      .run();
   return res;
 }
 

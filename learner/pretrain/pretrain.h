@@ -10,6 +10,9 @@
 // so the model is trained on exactly the token sequence it will see and produce at inference.
 // The loss covers the target tokens (answer and EOS) by default, or every token.
 //
+// Word noise (--word-noise P, learner/pretrain/word_noise.h): each drawn example's question has
+// its letter words (not numbers) replaced with probability P by words of the mix's questions.
+//
 // Data mix: each step draws batch-size examples independently, with replacement, from the
 // seeded stream: a file with probability ∝ its data-weight, then a task family of that file
 // with probability ∝ its families weight (default: ∝ its number of problems, i.e. uniform
@@ -55,6 +58,7 @@ struct PretrainConfig {
   std::string eos_token;                  // "": the first special token named like an EOS
   bool loss_all_tokens = false;           // false: target tokens only
   bool packing = false;
+  double word_noise = 0;                  // see word_noise.h; 0: off
 
   // Model (Llama architecture)
   int64_t hidden_size = 128;

@@ -110,8 +110,20 @@ std::pair<size_t, size_t> Sampler::draw() {
 
 const Example& Sampler::example(size_t file, size_t i) {
   Example& e = cache_[file][i];
-  if (e.ids.empty()) e = make_example(tok_, eos_, files_[file][i]);
+  if (e.ids.empty()) {
+    e = make_example(tok_, eos_, files_[file][i]);
+    e.file = file;
+    e.index = i;
+  }
   return e;
+}
+
+std::vector<const Problem*> Sampler::mix_problems() const {
+  std::vector<const Problem*> out;
+  for (const Group& g : groups_)
+    if (g.p > 0)
+      for (size_t i : g.problems) out.push_back(&files_[g.file][i]);
+  return out;
 }
 
 std::string Sampler::rng_state() const {

@@ -20,6 +20,7 @@ namespace pretraining {
 struct Example {
   std::vector<int32_t> ids;  // prompt (with the tokenizer's template), target, EOS
   int32_t prompt_len = 0;
+  size_t file = 0, index = 0;  // the problem it was made from (Sampler::problem)
 };
 
 // tokenizer.encode(format_prompt(question), add_special_tokens) + encode(format_target(answer)) + EOS.
@@ -42,6 +43,9 @@ class Sampler {
   // An example id (file, problem) of at most max-seq-len tokens.
   std::pair<size_t, size_t> draw();
   const Example& example(size_t file, size_t i);
+  const Problem& problem(size_t file, size_t i) const { return files_[file][i]; }
+  // Every problem the mix can draw (groups of positive probability), in group order.
+  std::vector<const Problem*> mix_problems() const;
 
   int64_t skipped() const { return skipped_; }
   void set_skipped(int64_t n) { skipped_ = n; }

@@ -54,6 +54,7 @@ void check_config(const PretrainConfig& c) {
   RLAE_USAGE_CHECK(c.eval_every >= 0 && c.eval_problems > 0 && c.checkpoint_every >= 0 && c.log_every > 0,
                    "--eval-every and --checkpoint-every must be >= 0, --eval-problems and --log-every positive");
   RLAE_USAGE_CHECK(c.threads >= 0, "--threads must be >= 0");
+  RLAE_USAGE_CHECK(c.word_noise >= 0 && c.word_noise < 1, "--word-noise must be in [0, 1), got ", c.word_noise);
 }
 
 int32_t resolve_eos(const PretrainConfig& c, const Tokenizer& tok) {

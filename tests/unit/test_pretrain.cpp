@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@
 #include "common/task_suite.h"
 #include "common/tokenizer.h"
 #include "learner/pretrain/pretrain.h"
+#include "learner/pretrain/word_noise.h"
 
 namespace rlae {
 namespace {
@@ -242,6 +245,91 @@ TEST_F(Pretrain, BadConfigurationsFailBeforeTraining) {
   c = tiny("bad");
   c.steps = 0;
   expect_error(c, "--max-minutes", true);
+  c = tiny("bad");
+  c.word_noise = 1.0;
+  expect_error(c, "--word-noise must be in [0, 1), got 1", true);
+}
+
+// Word noise changes what is trained on, and a resumed run still repeats an uninterrupted one
+// bit for bit (the noise of a step is drawn from its own stream, not from a running state).
+TEST_F(Pretrain, WordNoiseResumesIdentically) {
+  PretrainConfig full = tiny("noise-full");
+  full.packing = true;
+  full.steps = 16;
+  full.word_noise = 0.3;
+  const PretrainResult a = pretrain(full);
+
+  PretrainConfig clean = full;
+  clean.out = root_ + "/noise-clean";
+  clean.word_noise = 0;
+  const PretrainResult z = pretrain(clean);
+  ASSERT_EQ(z.losses.size(), a.losses.size());
+  EXPECT_EQ(z.losses[0] == a.losses[0] && z.losses[1] == a.losses[1], false) << "the noise changed nothing";
+
+  PretrainConfig part = full;
+  part.out = root_ + "/noise-part";
+  part.stop_after = 7;
+  const PretrainResult b = pretrain(part);
+  part.stop_after = 0;
+  part.resume = true;
+  const PretrainResult c = pretrain(part);
+  std::vector<double> joined = b.losses;
+  joined.insert(joined.end(), c.losses.begin(), c.losses.end());
+  ASSERT_EQ(joined.size(), a.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], a.losses[i]) << "step " << i + 1;
+  EXPECT_EQ(read_file(full.out + "/model.safetensors"), read_file(part.out + "/model.safetensors"));
+}
+
+TEST(WordNoise, ReplacesLetterWordsAndKeepsNumbers) {
+  using pretraining::WordNoise;
+  std::vector<Problem> ps(2);
+  ps[0].question = "Tom has 12 red apples and four bags.";
+  ps[1].question = "Ann gives 3 pears to Bo, twice.";
+  const std::vector<const Problem*> qs = {&ps[0], &ps[1]};
+  const WordNoise off(0, 1, qs);
+  EXPECT_EQ(off.apply(ps[0].question, 0, 0, 0), ps[0].question);
+
+  const WordNoise noise(0.5, 7, qs);
+  // Every distinct word but the number words, in first-seen order.
+  EXPECT_EQ(noise.vocabulary(), 11u);  // Tom has red apples and bags Ann gives pears to Bo
+  const std::set<std::string> vocab = {"Tom", "has", "red", "apples", "and", "bags", "Ann",
+                                       "gives", "pears", "to", "Bo"};
+  int replaced = 0, words = 0;
+  for (int64_t step = 0; step < 200; ++step) {
+    const std::string q = noise.apply(ps[0].question, step, 1, 2);
+    EXPECT_EQ(q, noise.apply(ps[0].question, step, 1, 2)) << "not repeatable";
+    // Numbers, number words, spaces and punctuation stay where they were.
+    std::istringstream in(q);
+    std::vector<std::string> got;
+    for (std::string w; in >> w;) got.push_back(w);
+    const std::vector<std::string> orig = {"Tom", "has", "12", "red", "apples", "and", "four", "bags."};
+    ASSERT_EQ(got.size(), orig.size()) << q;
+    EXPECT_EQ(got[2], "12");
+    EXPECT_EQ(got[6], "four");
+    EXPECT_EQ(got[7].back(), '.');
+    for (size_t i : {0, 1, 3, 4, 5, 7}) {
+      std::string w = i == 7 ? got[i].substr(0, got[i].size() - 1) : got[i];
+      std::string o = i == 7 ? orig[i].substr(0, orig[i].size() - 1) : orig[i];
+      ++words;
+      if (w == o) continue;
+      ++replaced;
+      // A word of the list, starting in the case of the word it replaced.
+      bool listed = false;
+      for (const std::string& v : vocab)
+        listed = listed || (v.substr(1) == w.substr(1) && std::tolower(v[0]) == std::tolower(w[0]));
+      EXPECT_TRUE(listed) << w;
+      EXPECT_EQ(std::isupper(static_cast<unsigned char>(w[0])) != 0, std::isupper(static_cast<unsigned char>(o[0])) != 0)
+          << w << " for " << o;
+    }
+  }
+  // p = 0.5; a replacement may draw the word itself (1 in 11), so about 0.45 change.
+  const double rate = static_cast<double>(replaced) / words;
+  EXPECT_GT(rate, 0.38);
+  EXPECT_LT(rate, 0.52);
+  EXPECT_NE(noise.apply(ps[0].question, 1, 0, 0), noise.apply(ps[0].question, 2, 0, 0));
+  EXPECT_TRUE(WordNoise::is_number_word("Twelve"));
+  EXPECT_FALSE(WordNoise::is_number_word("apples"));
+  EXPECT_THROW(WordNoise(1.0, 1, qs), UsageError);
 }
 
 TEST(PretrainSchedule, WarmupThenCosineToMinLr) {
