@@ -197,7 +197,7 @@ int run_actor(const ActorConfig& cfg, const DistributedConfig& dist, const MpiSe
     DecodeSession session(*setup.member, vocab, *comm, cfg.ensemble);
     int64_t width = session.obs_width();
     RLAE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
-    AgentSet agents = AgentSet::create(cfg.algo, K, width, cfg.agent_hidden, cfg.seed);
+    AgentSet agents = AgentSet::create(cfg.algo, K, width, cfg.agent_hidden, cfg.seed, cfg.agent_obs);
     actor_iterations(cfg, dist, channel, session, *comm, agents, group, setup.data);
     channel.close("done");
   } catch (const ChannelShutdown& e) {

@@ -28,6 +28,7 @@ struct ActorConfig {
   std::vector<std::string> families;
   std::string out;  // the run directory (the union vocabulary's cache)
   AgentAlgo algo = AgentAlgo::mappo;
+  AgentObs agent_obs = AgentObs::own;
   uint64_t seed = 0;
   int iterations = 0;
   int64_t slots = 16;

@@ -137,12 +137,24 @@ AgentSet load_agents(const std::string& path, const std::vector<std::string>& me
   RLAE_CHECK(get("members_fingerprint") == fp, path, ": trained for other members (", get("members"),
              "); these members, in this order, differ in their weights, config.json or tokenizer.json");
   const AgentAlgo algo = parse_agent_algo(get("algo"));
+  // Checkpoints written before rlae train --agent-obs existed hold own agents.
+  AgentObs agent_obs = AgentObs::own;
+  if (meta.count("agent_obs")) {
+    try {
+      agent_obs = parse_agent_obs(meta.at("agent_obs"));
+    } catch (const Error& e) {
+      RLAE_FAIL(path, ": ", e.what());
+    }
+  }
+  RLAE_CHECK(algo == AgentAlgo::mappo || agent_obs == AgentObs::own, path, ": metadata says algo ",
+             agent_algo_name(algo), " with agent_obs ", agent_obs_name(agent_obs),
+             " (only mappo agents observe the group)");
   const int64_t K = checkpoint_meta_int(meta, "num_members", path);
   const int64_t D = checkpoint_meta_int(meta, "obs_width", path);
   RLAE_CHECK(K == static_cast<int64_t>(member_dirs.size()), path, ": trained for ", K, " members, given ",
              member_dirs.size());
   const at::Tensor w1 = file->get("agent0.l1.weight");
-  AgentSet agents = AgentSet::create(algo, K, D, w1.size(0), 0);
+  AgentSet agents = AgentSet::create(algo, K, D, w1.size(0), 0, agent_obs);
   NamedTensors params;
   for (const auto& name : file->names()) {
     if (name.rfind("agent", 0) == 0) params.push_back({name, file->get(name)});

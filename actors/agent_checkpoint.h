@@ -25,7 +25,8 @@ std::string weights_file_hash(const std::string& path);
 inline constexpr const char* kFingerprintCovers = "config,tokenizer,weights";
 
 // The agents of a checkpoint, checked against the members they will steer:
-// rlae::Error when the checkpoint was trained for a different member set.
+// rlae::Error when the checkpoint was trained for a different member set. The
+// algorithm and --agent-obs come from its metadata ("agent_obs" absent: own).
 AgentSet load_agents(const std::string& checkpoint, const std::vector<std::string>& member_dirs);
 
 }  // namespace rlae

@@ -17,13 +17,28 @@ AgentAlgo parse_agent_algo(const std::string& name) {
 
 const char* agent_algo_name(AgentAlgo algo) { return algo == AgentAlgo::mappo ? "mappo" : "ppo"; }
 
-AgentSet AgentSet::create(AgentAlgo algo, int64_t K, int64_t D, int64_t hidden, uint64_t seed) {
+AgentObs parse_agent_obs(const std::string& name) {
+  if (name == "own") return AgentObs::own;
+  if (name == "group") return AgentObs::group;
+  RLAE_FAIL("agent observation '", name, "' is not one of own|group");
+}
+
+const char* agent_obs_name(AgentObs obs) { return obs == AgentObs::own ? "own" : "group"; }
+
+AgentSet AgentSet::create(AgentAlgo algo, int64_t K, int64_t D, int64_t hidden, uint64_t seed, AgentObs agent_obs) {
+  RLAE_CHECK(algo == AgentAlgo::mappo || agent_obs == AgentObs::own,
+             "agents: --agent-obs group is for --algo mappo (the ppo agent sees the group's observation already)");
   AgentSet s;
   s.algo = algo;
+  s.agent_obs = agent_obs;
   s.num_members = K;
   s.obs_width = D;
   if (algo == AgentAlgo::mappo) {
-    for (int64_t i = 0; i < K; ++i) s.nets.emplace_back(D, 1, hidden, derive_seed(seed, "agents.init", {static_cast<uint64_t>(i)}));
+    // Group agents differ from own ones only in their input width (same seeds).
+    const int64_t in = agent_obs == AgentObs::group ? K * D : D;
+    for (int64_t i = 0; i < K; ++i) {
+      s.nets.emplace_back(in, 1, hidden, derive_seed(seed, "agents.init", {static_cast<uint64_t>(i)}));
+    }
   } else {
     s.nets.emplace_back(K * D, K, hidden, derive_seed(seed, "agents.init.joint"));
   }
@@ -42,11 +57,26 @@ void AgentSet::load(const NamedTensors& params) {
   for (size_t i = 0; i < nets.size(); ++i) nets[i].load(params, "agent" + std::to_string(i) + ".");
 }
 
+std::string AgentSet::describe() const {
+  return std::string(agent_algo_name(algo)) + ", --agent-obs " + agent_obs_name(agent_obs);
+}
+
+namespace {
+
+// The group's observation per sequence: [K, rows, D] -> [rows, K*D] (member-major).
+at::Tensor group_observation(const DecisionContext& ctx) {
+  const int64_t K = ctx.observations.size(0), rows = ctx.observations.size(1), D = ctx.observations.size(2);
+  return ctx.observations.permute({1, 0, 2}).reshape({rows, K * D});
+}
+
+}  // namespace
+
 AgentPolicy::AgentPolicy(const AgentSet& agents, bool sample, uint64_t seed, bool record)
     : agents_(agents), sample_(sample), seed_(seed), record_(record) {}
 
 std::string AgentPolicy::name() const {
-  return std::string("rlae-") + agent_algo_name(agents_.algo) + (sample_ ? " (sampling)" : " (mean)");
+  return std::string("rlae-") + agent_algo_name(agents_.algo) + (agents_.agent_obs == AgentObs::group ? "+group" : "") +
+         (sample_ ? " (sampling)" : " (mean)");
 }
 
 at::Tensor AgentPolicy::local(int m, const MemberObs&, const DecisionContext& ctx) {
@@ -54,8 +84,11 @@ at::Tensor AgentPolicy::local(int m, const MemberObs&, const DecisionContext& ct
   if (agents_.algo != AgentAlgo::mappo) return at::zeros({rows, 2});
   RLAE_CHECK(ctx.observations.size(2) == agents_.obs_width, "agents: observation width ", ctx.observations.size(2),
              " but the agents were built for ", agents_.obs_width, " (a checkpoint from different members?)");
+  RLAE_CHECK(ctx.observations.size(0) == agents_.num_members, "agents: built for ", agents_.num_members,
+             " members, the ensemble has ", ctx.observations.size(0));
   c10::InferenceMode guard;
-  const at::Tensor obs = ctx.observations[m];                                      // [rows, D]
+  // own: member m's observation [rows, D]; group: every member's, as the critic's share_obs [rows, K*D].
+  const at::Tensor obs = agents_.agent_obs == AgentObs::group ? group_observation(ctx) : ctx.observations[m];
   const at::Tensor alpha = agents_.nets[static_cast<size_t>(m)].concentration(obs).squeeze(1);  // [rows]
   if (!sample_) return at::stack({alpha, at::zeros_like(alpha)}, 1);
   if (!gen_) gen_ = std::make_unique<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "agents.sample", {static_cast<uint64_t>(m)})));
@@ -67,12 +100,13 @@ at::Tensor AgentPolicy::combine(const at::Tensor& feats, const DecisionContext& 
   c10::InferenceMode guard;
   const int64_t K = feats.size(0), rows = feats.size(1), D = ctx.observations.size(2);
   RLAE_CHECK(K == agents_.num_members, "agents: built for ", agents_.num_members, " members, the ensemble has ", K);
-  const at::Tensor share = ctx.observations.permute({1, 0, 2}).reshape({rows, K * D});  // [rows, K*D]
+  const at::Tensor share = group_observation(ctx);  // [rows, K*D]
   at::Tensor g, logp, obs, actions;
   if (agents_.algo == AgentAlgo::mappo) {
     g = feats.select(2, kLocal).t().contiguous();            // [rows, K]
     logp = feats.select(2, kLocalLogProb).t().contiguous();  // [rows, K]
-    obs = ctx.observations.permute({1, 0, 2});               // [rows, K, D]
+    obs = agents_.agent_obs == AgentObs::group ? share.unsqueeze(1).expand({rows, K, K * D})  // [rows, K, K*D]
+                                               : ctx.observations.permute({1, 0, 2});        // [rows, K, D]
     actions = g.unsqueeze(2);                                // [rows, K, 1]
   } else {
     RLAE_CHECK(K * D == agents_.nets[0].in_dim(), "agents: observation width ", K * D, " but the agent was built for ",

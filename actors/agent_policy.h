@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "actors/agent.h"
@@ -16,25 +17,43 @@ enum class AgentAlgo { mappo, ppo };
 AgentAlgo parse_agent_algo(const std::string& name);  // "mappo" | "ppo"
 const char* agent_algo_name(AgentAlgo algo);
 
+// What a MAPPO agent observes (rlae train --agent-obs):
+//   own    its own member's observation [D] (the paper's decentralized agents)
+//   group  the group's concatenated observation [K*D], the critic's share_obs
+// Either way agent m keeps its own network and its own Gamma output, so the
+// per-agent PPO ratios stay exact. The PPO agent sees the group already: only own.
+enum class AgentObs { own, group };
+AgentObs parse_agent_obs(const std::string& name);  // "own" | "group"
+const char* agent_obs_name(AgentObs obs);
+
 // The agents' networks for K members with observation width D (padded):
-//   mappo: K nets, D -> 1;   ppo: one net, K*D -> K.
+//   mappo own: K nets, D -> 1;   mappo group: K nets, K*D -> 1;   ppo: one net, K*D -> K.
 struct AgentSet {
   AgentAlgo algo = AgentAlgo::mappo;
+  AgentObs agent_obs = AgentObs::own;
   int64_t num_members = 0;
-  int64_t obs_width = 0;
+  int64_t obs_width = 0;  // D, one member's observation
   std::vector<AgentNet> nets;
 
-  static AgentSet create(AgentAlgo algo, int64_t num_members, int64_t obs_width, int64_t hidden, uint64_t seed);
+  // rlae::Error for ppo with AgentObs::group.
+  static AgentSet create(AgentAlgo algo, int64_t num_members, int64_t obs_width, int64_t hidden, uint64_t seed,
+                         AgentObs agent_obs = AgentObs::own);
   NamedTensors named_parameters() const;  // "agent<i>.l1.weight", ...
   void load(const NamedTensors& params);
   int64_t num_agents() const { return static_cast<int64_t>(nets.size()); }
+  // Width of one agent's input: D (mappo own) or K*D (mappo group, ppo).
+  int64_t agent_input_width() const {
+    return algo == AgentAlgo::mappo && agent_obs == AgentObs::own ? obs_width : num_members * obs_width;
+  }
+  // "mappo, --agent-obs own": the set's kind, for error messages.
+  std::string describe() const;
 };
 
 // One decision for one sequence, as the learner needs it (MAPPO layout:
 // A agents; share_obs for the centralized critic).
 struct DecisionRecord {
   at::Tensor share_obs;  // [K * D]
-  at::Tensor obs;        // [A, obs_dim]   mappo: [K, D];  ppo: [1, K * D]
+  at::Tensor obs;        // [A, obs_dim]   mappo own: [K, D];  mappo group: [K, K * D];  ppo: [1, K * D]
   at::Tensor actions;    // [A, act_dim]   mappo: [K, 1];  ppo: [1, K]   (Gamma samples)
   at::Tensor logprobs;   // [A]
   at::Tensor weights;    // [K]

@@ -6,7 +6,7 @@ task families the policy never saw in training. Writes experiments/rl-results.js
 section of experiments/README.md (with --name NAME: experiments/rl-NAME.json and a section of its own,
 for studies that must not replace the published results).
 
-    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn,mappo+lr3e-4,mappo+ent0.003,mappo+it800]
+    experiments/rl_bar.py [--seeds 1,2,3] [--algos mappo,ppo,mappo+vn,mappo+obsgroup,mappo+lr3e-4,mappo+ent0.003,mappo+it800]
                           [--iterations N] [--holdout sub,mul_sub [--holdout-algos mappo]] [--work DIR] [--name NAME]
 
 Runs and evaluations already in --work are reused (--retrain redoes them).
@@ -77,11 +77,14 @@ def evaluate(args, policies, out, families="", split="test"):
 
 # A variant is the algorithm and '+'-separated changes to experiments/quickstart.ini:
 #   vn       MAPPO's value normalization (--value-norm true)
+#   obsgroup every MAPPO agent observes the whole group (--agent-obs group; mappo only)
 #   lrX      --lr X            entX   --entropy-coef X
 #   itN      --iterations N    (default --iterations of this script)
-# e.g. mappo+vn, mappo+lr3e-4, ppo+vn+it800.
-VARIANTS = (("vn", None, "--value-norm"), ("lr", float, "--lr"), ("ent", float, "--entropy-coef"),
-            ("it", int, "--iterations"))
+# e.g. mappo+vn, mappo+obsgroup, mappo+lr3e-4, ppo+vn+it800.
+# (prefix, type of the value after it, flag); a switch (type None) sets the flag to FLAGS[prefix].
+VARIANTS = (("vn", None, "--value-norm"), ("obsgroup", None, "--agent-obs"), ("lr", float, "--lr"),
+            ("ent", float, "--entropy-coef"), ("it", int, "--iterations"))
+FLAGS = {"vn": "true", "obsgroup": "group"}
 
 
 def variant(algo, iterations):
@@ -90,9 +93,11 @@ def variant(algo, iterations):
         sys.exit(f"rl_bar.py: unknown algorithm '{base}' in --algos (mappo, ppo)")
     opts = {"--iterations": str(iterations)}
     for c in changes:
+        if c == "obsgroup" and base != "mappo":
+            sys.exit(f"rl_bar.py: '{algo}' in --algos: +obsgroup is for mappo (the ppo agent sees the group already)")
         for prefix, kind, flag in VARIANTS:
             if kind is None and c == prefix:
-                opts[flag] = "true"
+                opts[flag] = FLAGS[prefix]
                 break
             if kind is not None and c.startswith(prefix) and c != prefix:
                 try:
@@ -102,7 +107,7 @@ def variant(algo, iterations):
                 opts[flag] = c[len(prefix):]
                 break
         else:
-            sys.exit(f"rl_bar.py: unknown variant '+{c}' in --algos (known: +vn, +lrX, +entX, +itN)")
+            sys.exit(f"rl_bar.py: unknown variant '+{c}' in --algos (known: +vn, +obsgroup, +lrX, +entX, +itN)")
     return base, [x for kv in opts.items() for x in kv]
 
 
@@ -148,9 +153,11 @@ def main():
         log(f"rewrote the README section from {results_file(args.name)}")
         return
     t_start = time.time()
-    os.makedirs(args.work, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     algos = args.algos.split(",")
+    for algo in algos + (args.holdout_algos.split(",") if args.holdout_algos else []):
+        variant(algo, args.iterations)  # a bad variant ends the script before any work
+    os.makedirs(args.work, exist_ok=True)
 
     results_path = os.path.join(REPO, "experiments", "members", "results.json")
     best = json.load(open(results_path))["best_fixed_vector"]
@@ -226,11 +233,12 @@ def main():
 
 def label(algo):
     base, *changes = algo.split("+")
-    names = {"vn": "value norm", "lr": "lr ", "ent": "entropy coef ", "it": "iterations "}
+    names = {"vn": "value norm", "obsgroup": "group observations", "lr": "lr ", "ent": "entropy coef ",
+             "it": "iterations "}
     out = []
     for c in changes:
-        key = c if c == "vn" else next((k for k in ("lr", "ent", "it") if c.startswith(k)), c)
-        out.append(names.get(key, key) + (c[len(key):] if key != "vn" else ""))
+        key = c if c in FLAGS else next((k for k in ("lr", "ent", "it") if c.startswith(k)), c)
+        out.append(names.get(key, key) + (c[len(key):] if key not in FLAGS else ""))
     return f"RLAE_{base.upper()}" + "".join(f" + {x}" for x in out)
 
 

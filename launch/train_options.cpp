@@ -16,6 +16,9 @@ po::options_description train_options() {
       ("families", opt<std::string>("LIST", ""), "train on these task families only (default: all)")
       ("out", opt<std::string>("DIR", "runs/train"), "run directory (metrics, checkpoints, replay)")
       ("algo", opt<std::string>("NAME", "mappo"), "mappo (one agent per member) | ppo (one agent)")
+      ("agent-obs", opt<std::string>("own|group", "own"),
+       "what each mappo agent observes: own (its member's observation) | group (all members', as the critic "
+       "does; each agent keeps its own network and weight)")
       ("seed", opt<long long>("S", 0), "random seed")
       ("iterations", opt<int>("N", 100), "training iterations (one PPO update each)")
       ("batch", opt<int>("B", 16), "prompts decoded per iteration and actor group")
@@ -70,6 +73,7 @@ TrainConfig train_config_from(const po::variables_map& vm) {
     if (!vm["families"].as<std::string>().empty()) cfg.families = split_list(vm["families"].as<std::string>(), "--families");
     cfg.out = vm["out"].as<std::string>();
     cfg.algo = parse_agent_algo(vm["algo"].as<std::string>());
+    cfg.agent_obs = parse_agent_obs(vm["agent-obs"].as<std::string>());
     cfg.seed = static_cast<uint64_t>(vm["seed"].as<long long>());
     cfg.iterations = vm["iterations"].as<int>();
     cfg.prompts_per_iteration = vm["batch"].as<int>();
@@ -100,6 +104,9 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   cfg.model = model_options_from(vm, cfg.slots);
   RLAE_USAGE_CHECK(cfg.ensemble.span >= 1 && cfg.ensemble.max_new_tokens >= 1 && cfg.ensemble.top_k >= 1,
                    "rlae train: --span, --max-new-tokens and --top-k must be >= 1");
+  // Here as well as in check_train_config: rlae sweep plan refuses such a trial.
+  RLAE_USAGE_CHECK(cfg.algo == AgentAlgo::mappo || cfg.agent_obs == AgentObs::own,
+                   "rlae train: --agent-obs group is for --algo mappo (the ppo agent sees the whole group already)");
 
   return cfg;
 }
@@ -107,13 +114,16 @@ TrainConfig train_config_from(const po::variables_map& vm) {
 std::string config_hash(const std::string& resolved) {
   // `resume` says how a run was started, not what it computes: a resumed run keeps
   // the hash of the run it continues (its checkpoints and shards equal an
-  // uninterrupted run's).
+  // uninterrupted run's). `agent-obs = own` is what every run did before the
+  // option existed: left out, a run started before it keeps its hash on --resume.
   std::string kept;
   size_t at = 0;
   while (at < resolved.size()) {
     size_t end = resolved.find('\n', at);
     end = end == std::string::npos ? resolved.size() : end + 1;
-    if (resolved.compare(at, 9, "resume = ") != 0) kept.append(resolved, at, end - at);
+    const std::string line = resolved.substr(at, end - at);
+    const bool own = line == "agent-obs = own\n" || line.rfind("agent-obs = own  #", 0) == 0;
+    if (line.rfind("resume = ", 0) != 0 && !own) kept += line;
     at = end;
   }
   return hex64(fnv1a(kept));

@@ -47,7 +47,7 @@ void truncate_metrics(const std::string& path, int64_t last) {
 
 TrainLearner::TrainLearner(const TrainConfig& cfg, int64_t K, int64_t obs_width)
     : cfg_(cfg),
-      learner_(AgentSet::create(cfg.algo, K, obs_width, cfg.agent_hidden, cfg.seed), cfg.ppo),
+      learner_(AgentSet::create(cfg.algo, K, obs_width, cfg.agent_hidden, cfg.seed, cfg.agent_obs), cfg.ppo),
       fingerprint_(members_fingerprint(cfg.members)) {
   const std::string path = cfg.out + "/metrics.jsonl";
   if (cfg.resume) {
@@ -112,7 +112,9 @@ IterationMetrics TrainLearner::step(const std::vector<TrajectoryBatch>& batches)
     t0 = now_seconds();
     char name[64];
     std::snprintf(name, sizeof(name), "/replay/shard-%06lld.h5", static_cast<long long>(iteration_ - 1));
-    write_replay_shard(cfg_.out + name, batch, {cfg_.config_hash, cfg_.out, agent_algo_name(cfg_.algo), iteration_ - 1});
+    ShardInfo info{cfg_.config_hash, cfg_.out, agent_algo_name(cfg_.algo), iteration_ - 1};
+    info.agent_obs = agent_obs_name(cfg_.agent_obs);
+    write_replay_shard(cfg_.out + name, batch, info);
     m.time.replay = now_seconds() - t0;
   }
   m.iteration = iteration_;

@@ -20,7 +20,7 @@ class TrainLearner {
  public:
   // Builds the agents for K members of observation width D; with cfg.resume,
   // loads the run's latest checkpoint (rlae::Error when it belongs to other
-  // members or another algorithm) and drops metrics lines past it.
+  // members, another algorithm or another --agent-obs) and drops metrics lines past it.
   TrainLearner(const TrainConfig& cfg, int64_t K, int64_t obs_width);
   ~TrainLearner();
 

@@ -98,8 +98,9 @@ void check_batch(const AgentSet& agents, const TrajectoryBatch& b) {
   b.validate();
   RLAE_CHECK(b.obs.size(1) == agents.num_agents(), "ppo: batch has ", b.obs.size(1), " agents, the learner ",
              agents.num_agents(), " (", agent_algo_name(agents.algo), ")");
-  RLAE_CHECK(b.obs.size(2) == agents.nets[0].in_dim(), "ppo: observation width ", b.obs.size(2),
-             " but the agents take ", agents.nets[0].in_dim());
+  // A batch of the other --agent-obs differs here: each agent's input is D (own) or K*D (group).
+  RLAE_CHECK(b.obs.size(2) == agents.agent_input_width(), "ppo: observation width ", b.obs.size(2),
+             " but the agents take ", agents.agent_input_width(), " (", agents.describe(), ")");
   RLAE_CHECK(b.share_obs.size(1) == agents.num_members * agents.obs_width, "ppo: share_obs width ",
              b.share_obs.size(1), ", expected ", agents.num_members * agents.obs_width);
   // Episodes contiguous and in order: a step that does not end its episode is

@@ -380,6 +380,7 @@ void write_replay_shard(const std::string& path, const TrajectoryBatch& batch, c
       write_attr(file, "config_hash", info.config_hash);
       write_attr(file, "run_id", info.run_id);
       write_attr(file, "algo", info.algo);
+      write_attr(file, "agent_obs", info.agent_obs);
       write_attr(file, "iteration", info.iteration);
       write_attr(file, "rlae_version", std::string(RLAE_VERSION));
       H5::Group steps = file.createGroup("/steps");
@@ -437,6 +438,8 @@ TrajectoryBatch read_image(const std::string& path, const std::string& bytes, Sh
       info->config_hash = read_attr_string(file, "config_hash", path);
       info->run_id = read_attr_string(file, "run_id", path);
       info->algo = read_attr_string(file, "algo", path);
+      // Optional: shards written before rlae train --agent-obs existed are "own".
+      info->agent_obs = file.attrExists("agent_obs") ? read_attr_string(file, "agent_obs", path) : "own";
       info->iteration = read_attr_int(file, "iteration", path);
     }
     RLAE_CHECK(file.nameExists("steps") && file.nameExists("episodes"), path,
@@ -477,7 +480,7 @@ void put_str(std::string& out, const std::string& s) {
   out += s;
 }
 
-// Reader of the child's reply: [u64 len, bytes] x 3 (config_hash, run_id, algo),
+// Reader of the child's reply: [u64 len, bytes] x 4 (config_hash, run_id, algo, agent_obs),
 // u64 iteration, u64 schema_version, then the batch as a wire trajectory message.
 struct Reply {
   const std::string& b;
@@ -548,6 +551,7 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
       put_str(out, si.config_hash);
       put_str(out, si.run_id);
       put_str(out, si.algo);
+      put_str(out, si.agent_obs);
       put_u64(out, static_cast<uint64_t>(si.iteration));
       put_u64(out, static_cast<uint64_t>(si.schema_version));
       const std::vector<uint8_t> msg = wire::encode_trajectory(0, 0, b);
@@ -606,6 +610,7 @@ TrajectoryBatch read_isolated(const std::string& path, const std::string& bytes,
   si.config_hash = r.str();
   si.run_id = r.str();
   si.algo = r.str();
+  si.agent_obs = r.str();
   si.iteration = static_cast<int64_t>(r.u64());
   si.schema_version = static_cast<int>(r.u64());
   const auto* data = reinterpret_cast<const uint8_t*>(reply.data()) + r.at;

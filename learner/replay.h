@@ -5,7 +5,8 @@
 //   /steps/obs            float32 [N, A, obs_dim]    each agent's observation
 //                         (actors/policy.h: per member [last hidden | prompt context |
 //                         entropy, top-1, margin, span/32], zero-padded to the widest
-//                         member; MAPPO A = K, PPO A = 1 with the K concatenated)
+//                         member D; MAPPO A = K, obs_dim D, or K*D (every agent the
+//                         share_obs) with agent_obs "group"; PPO A = 1 with the K concatenated)
 //   /steps/share_obs      float32 [N, share_dim]     the critic's global state
 //   /steps/actions        float32 [N, A, act_dim]    each agent's action (Gamma sample)
 //   /steps/logprobs       float32 [N, A]             log-probability of that action
@@ -20,7 +21,9 @@
 //   /episodes/text        string  [E]   (the generated answer)
 //   /episodes/correct     uint8   [E]
 // Root attributes: schema_version (int), config_hash (string), run_id (string),
-// iteration (int64), rlae_version (string), algo (string).
+// iteration (int64), rlae_version (string), algo (string), agent_obs (string,
+// "own" | "group": rlae train --agent-obs; shards written before it existed lack
+// it and are "own").
 // Datasets are chunked and deflate-compressed. The first kShardFrameBytes are
 // HDF5's user block and hold rlae's frame, one text line
 //   "rlae replay shard; frame 1; bytes N; crc32 XXXXXXXX\n" (zero-padded)
@@ -47,6 +50,7 @@ struct ShardInfo {
   std::string algo;
   int64_t iteration = 0;
   int schema_version = kReplaySchemaVersion;
+  std::string agent_obs = "own";  // what the MAPPO agents observed (rlae train --agent-obs)
 };
 
 // Writes `batch` to `path` (through path + ".tmp", renamed when complete).

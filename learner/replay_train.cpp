@@ -50,6 +50,8 @@ ReplayTrainResult replay_train(const TrainConfig& cfg, const std::vector<std::st
     ShardInfo si;
     const TrajectoryBatch b = read_replay_shard(path, &si);
     RLAE_CHECK(si.algo == info.algo, path, ": trajectories of ", si.algo, " agents, the first shard's are ", info.algo);
+    RLAE_CHECK(si.agent_obs == info.agent_obs, path, ": agents with --agent-obs ", si.agent_obs,
+               ", the first shard's have ", info.agent_obs);
     RLAE_CHECK(b.weights.size(1) == K && b.obs.sizes().slice(1) == first.obs.sizes().slice(1), path,
                ": trajectories of another shape than the first shard's (obs ", b.obs.sizes(), " vs ",
                first.obs.sizes(), ")");
@@ -58,7 +60,12 @@ ReplayTrainResult replay_train(const TrainConfig& cfg, const std::vector<std::st
              " members, but ", cfg.members.size(), " members are given");
   RLAE_CHECK(info.algo == agent_algo_name(cfg.algo), shards.front(), ": trajectories of ", info.algo,
              " agents, but the algorithm is ", agent_algo_name(cfg.algo));
-  const int64_t D = cfg.algo == AgentAlgo::mappo ? first.obs.size(2) : first.obs.size(2) / K;
+  RLAE_CHECK(info.agent_obs == agent_obs_name(cfg.agent_obs), shards.front(),
+             ": trajectories of agents with --agent-obs ", info.agent_obs, ", but --agent-obs is ",
+             agent_obs_name(cfg.agent_obs));
+  // One member's observation width D: the critic's share_obs is K*D in every mode
+  // (the agents' obs is D, or K*D for ppo and --agent-obs group).
+  const int64_t D = first.share_obs.size(1) / K;
   // The training loop's own learner step, one update per shard in the run's order.
   const int64_t total = static_cast<int64_t>(shards.size()) * passes;
   dirs.iterations = static_cast<int>(total);

@@ -29,9 +29,9 @@ struct ReplayTrainResult {
   std::string last_checkpoint;  // path
 };
 
-// Replays `shards` `passes` times. The agents' shape (algorithm, members,
-// observation width) comes from the first shard and must match the others and
-// cfg.algo; checkpoints (every cfg.checkpoint_every updates and the last) and
+// Replays `shards` `passes` times. The agents' shape (algorithm, --agent-obs,
+// members, observation width) comes from the first shard and must match the
+// others, cfg.algo and cfg.agent_obs; checkpoints (every cfg.checkpoint_every updates and the last) and
 // metrics.jsonl go to cfg.out in rlae train's format, so `rlae eval --policy
 // rlae:CKPT` takes them (cfg.members name the members they were trained for).
 // rlae::Error naming the shard for a shard that is unreadable or does not fit.

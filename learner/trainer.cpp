@@ -68,6 +68,7 @@ void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t
       {"iteration", std::to_string(iteration)},
       {"policy_version", std::to_string(version)},
       {"algo", agent_algo_name(learner.agents().algo)},
+      {"agent_obs", agent_obs_name(learner.agents().agent_obs)},
       {"num_members", std::to_string(learner.agents().num_members)},
       {"obs_width", std::to_string(learner.agents().obs_width)},
       {"members_fingerprint", fingerprint},
@@ -102,6 +103,10 @@ std::string resumable_checkpoint(const TrainConfig& cfg, const std::string& fing
              "); cannot resume with these (their weights, config.json or tokenizer.json, or their order, differ)");
   RLAE_CHECK(meta.count("algo") && meta.at("algo") == agent_algo_name(cfg.algo), path, ": algorithm ",
              meta.count("algo") ? meta.at("algo") : "?", ", but --algo is ", agent_algo_name(cfg.algo));
+  // Checkpoints written before --agent-obs existed hold own agents.
+  const std::string obs = meta.count("agent_obs") ? meta.at("agent_obs") : "own";
+  RLAE_CHECK(obs == agent_obs_name(cfg.agent_obs), path, ": agents trained with --agent-obs ", obs,
+             ", but --agent-obs is ", agent_obs_name(cfg.agent_obs), " (their networks take other inputs)");
   (void)checkpoint_meta_int(meta, "iteration", path);
   (void)checkpoint_meta_int(meta, "policy_version", path);
   return path;
@@ -174,6 +179,8 @@ void check_train_config(const TrainConfig& cfg) {
                    cfg.checkpoint_every);
   RLAE_USAGE_CHECK(cfg.groups >= 1, "rlae train: --groups must be >= 1, got ", cfg.groups);
   RLAE_USAGE_CHECK(cfg.slots >= 1, "rlae train: --slots must be >= 1, got ", cfg.slots);
+  RLAE_USAGE_CHECK(cfg.algo == AgentAlgo::mappo || cfg.agent_obs == AgentObs::own,
+                   "rlae train: --agent-obs group is for --algo mappo (the ppo agent sees the whole group already)");
   RLAE_USAGE_CHECK(cfg.agent_hidden >= 1 && cfg.ppo.critic_hidden >= 1,
                    "rlae train: --agent-hidden and --critic-hidden must be >= 1, got ", cfg.agent_hidden, " and ",
                    cfg.ppo.critic_hidden);

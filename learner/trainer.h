@@ -42,6 +42,7 @@ struct TrainConfig {
   std::vector<std::string> families; // only these task families (empty: all)
   std::string out = "runs/train";
   AgentAlgo algo = AgentAlgo::mappo;
+  AgentObs agent_obs = AgentObs::own;  // what each MAPPO agent observes (actors/agent_policy.h)
   uint64_t seed = 0;
   int iterations = 100;
   int prompts_per_iteration = 16;    // per group
@@ -59,7 +60,8 @@ struct TrainConfig {
 
   RolloutSettings rollout() const { return {seed, prompts_per_iteration, answer_mode}; }
   ActorConfig actor() const {
-    return {members, train_data, families, out, algo, seed, iterations, slots, agent_hidden, model, ensemble, rollout()};
+    return {members, train_data, families, out, algo, agent_obs, seed, iterations, slots, agent_hidden, model,
+            ensemble, rollout()};
   }
 };
 
@@ -116,8 +118,9 @@ std::string checkpoint_name(int64_t iteration);
 void write_checkpoint(const TrainConfig& cfg, const PpoLearner& learner, int64_t iteration, int64_t version,
                       const std::string& fingerprint);
 // The checkpoint --resume continues from (cfg.out's latest), checked against this
-// run before any work: written for these members in this order (members_fingerprint)
-// and this algorithm, with a readable iteration. Its path; an Error naming it otherwise.
+// run before any work: written for these members in this order (members_fingerprint),
+// this algorithm and this --agent-obs (a checkpoint without "agent_obs" is own), with
+// a readable iteration. Its path; an Error naming it otherwise.
 std::string resumable_checkpoint(const TrainConfig& cfg, const std::string& fingerprint);
 // Loads the run's latest checkpoint into `learner`; returns (iteration, policy version).
 std::pair<int64_t, int64_t> resume_learner(const TrainConfig& cfg, PpoLearner& learner, const std::string& fingerprint);

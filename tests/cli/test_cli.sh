@@ -119,6 +119,8 @@ bad_value() {  # NAME TEXT CMD...
 }
 tr=(train --members a,b --train-data "$tmp/none.jsonl" --out "$tmp/run")
 bad_value "train --algo" "algorithm 'foo'" "$rlae" "${tr[@]}" --algo foo
+bad_value "train --agent-obs" "agent observation 'foo'" "$rlae" "${tr[@]}" --agent-obs foo
+bad_value "train ppo --agent-obs group" "--agent-obs group is for --algo mappo" "$rlae" "${tr[@]}" --algo ppo --agent-obs group
 bad_value "train --answer-mode" "answer mode 'foo'" "$rlae" "${tr[@]}" --answer-mode foo
 bad_value "train --mix" "mix mode 'foo'" "$rlae" "${tr[@]}" --mix foo
 bad_value "train --families" "--families: empty item" "$rlae" "${tr[@]}" --families ,

@@ -4,7 +4,7 @@
 # in-process run with --groups 2, which decodes the same prompts one group after
 # the other) with the same seed and --max-policy-lag 0 write the same
 # checkpoints (max |diff| 0: every tensor bit for bit), the same metrics apart
-# from timings, and the same replay shards.
+# from timings, and the same replay shards; also with --agent-obs group.
 set -u
 rlae=$1; fixture=$2; python=$3
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # $here, $mpirun, $tmp, pass, bad, summary
@@ -64,5 +64,24 @@ run "mpirun -np 5" "$tmp/np5.log" "$mpirun" -np 5 "$rlae" train "${common[@]}" -
 if out=$(same_runs "$tmp/two" "$tmp/np5" 2>&1); then pass "np 5 = in-process --groups 2: $out"; else bad "np 5 vs --groups 2: $out"; fi
 # The two-group run is not the one-group run (the test can tell runs apart).
 if same_runs "$tmp/one" "$tmp/two" >/dev/null 2>&1; then bad "--groups 2 equals --groups 1"; else pass "--groups 2 differs from 1 group"; fi
+
+# --agent-obs group (every MAPPO agent observes the whole group): the actors build
+# their agents from the same option as the learner, so the two runs agree too.
+run "in-process --agent-obs group" "$tmp/grp.log" "$rlae" train "${common[@]}" --agent-obs group --out "$tmp/grp"
+run "mpirun -np 3 --agent-obs group" "$tmp/grp3.log" "$mpirun" -np 3 "$rlae" train "${common[@]}" --agent-obs group \
+    --out "$tmp/grp3"
+if out=$(same_runs "$tmp/grp" "$tmp/grp3" 2>&1); then pass "np 3 = in-process, --agent-obs group: $out"; else bad "np 3 vs in-process, --agent-obs group: $out"; fi
+if out=$("$python" - "$tmp/grp3" 2>&1 <<'PY'
+import glob, sys, h5py
+for s in sorted(glob.glob(sys.argv[1] + "/replay/shard-*.h5")):
+    with h5py.File(s) as f:
+        obs = f.attrs["agent_obs"]
+        obs = obs.decode() if isinstance(obs, bytes) else str(obs)
+        assert obs == "group", f"{s}: agent_obs {obs}"
+        assert f["steps/obs"].shape[2] == f["steps/share_obs"].shape[1], f"{s}: obs {f['steps/obs'].shape}"
+print("shards say group; every agent's obs is the share_obs width")
+PY
+); then pass "$out"; else bad "--agent-obs group shards: $out"; fi
+if same_runs "$tmp/one" "$tmp/grp" >/dev/null 2>&1; then bad "--agent-obs group equals own"; else pass "--agent-obs group differs from own"; fi
 
 summary

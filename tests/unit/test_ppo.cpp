@@ -63,14 +63,14 @@ double greedy_score(const AgentSet& agents, at::Generator& gen) {
   return play(agents, mean, 256, gen).mean_weight_on_right;
 }
 
-void learns(AgentAlgo algo, bool value_norm = false) {
+void learns(AgentAlgo algo, bool value_norm = false, AgentObs agent_obs = AgentObs::own) {
   PpoConfig cfg;
   cfg.value_norm = value_norm;
   cfg.lr = 3e-3;
   cfg.epochs = 4;
   cfg.minibatches = 2;
   cfg.seed = 3;
-  PpoLearner learner(AgentSet::create(algo, K, D, 32, 5), cfg);
+  PpoLearner learner(AgentSet::create(algo, K, D, 32, 5, agent_obs), cfg);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
   const double before = greedy_score(learner.agents(), gen);
   EXPECT_NEAR(before, 1.0 / K, 0.05) << "the initial policy should be close to uniform";
@@ -91,6 +91,81 @@ void learns(AgentAlgo algo, bool value_norm = false) {
 TEST(Ppo, MappoLearnsContextDependentWeights) { learns(AgentAlgo::mappo); }
 TEST(Ppo, PpoLearnsContextDependentWeights) { learns(AgentAlgo::ppo); }
 TEST(Ppo, MappoWithValueNormLearnsContextDependentWeights) { learns(AgentAlgo::mappo, /*value_norm=*/true); }
+TEST(Ppo, MappoWithGroupObservationsLearnsContextDependentWeights) {
+  learns(AgentAlgo::mappo, /*value_norm=*/false, AgentObs::group);
+}
+
+// --agent-obs group: agent m's concentration depends on every member's observation
+// (own: on member m's alone); each agent keeps its own network and records the
+// group's observation, the critic's share_obs, as its obs [K, K*D].
+TEST(AgentPolicy, GroupObservationsReachEveryAgent) {
+  constexpr int64_t rows = 6;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(21);
+  DecisionContext ctx;
+  ctx.num_members = K;
+  ctx.observations = at::randn({K, rows, D}, gen);
+  ctx.obs_dims.assign(K, D);
+  for (int64_t r = 0; r < rows; ++r) {
+    ctx.prompts.push_back(static_cast<size_t>(r));
+    ctx.span_index.push_back(0);
+    ctx.solution_step.push_back(0);
+    ctx.tasks.push_back("");
+  }
+  DecisionContext other = ctx;  // member 1's observation changes, member 0's does not
+  other.observations = ctx.observations.clone();
+  other.observations[1].add_(3.0);
+  for (AgentObs mode : {AgentObs::own, AgentObs::group}) {
+    const AgentSet agents = AgentSet::create(AgentAlgo::mappo, K, D, 16, 4, mode);
+    ASSERT_EQ(agents.num_agents(), K);
+    EXPECT_EQ(agents.nets[0].in_dim(), mode == AgentObs::group ? K * D : D);
+    AgentPolicy policy(agents, /*sample=*/false, 0, /*record=*/false);
+    MemberObs unused;
+    const at::Tensor a = policy.local(0, unused, ctx).select(1, 0);    // agent 0's concentration [rows]
+    const at::Tensor b = policy.local(0, unused, other).select(1, 0);
+    if (mode == AgentObs::group) {
+      EXPECT_GT((a - b).abs().max().item<float>(), 0.0f) << "a group agent sees the other members";
+    } else {
+      EXPECT_TRUE(at::equal(a, b)) << "an own agent sees its member alone";
+    }
+    // Own mode records [K, D] per decision; group mode [K, K*D], every row the share_obs.
+    AgentPolicy recording(agents, /*sample=*/true, 3, /*record=*/true);
+    at::Tensor feats = at::zeros({K, rows, kNumFeatures});
+    for (int m = 0; m < K; ++m) {
+      const at::Tensor l = recording.local(m, unused, ctx);
+      feats[m].select(1, kLocal).copy_(l.select(1, 0));
+      feats[m].select(1, kLocalLogProb).copy_(l.select(1, 1));
+    }
+    recording.combine(feats, ctx);
+    const auto records = recording.take_records();
+    ASSERT_EQ(records.size(), static_cast<size_t>(rows));
+    const DecisionRecord& rec = records.at(2).front();
+    ASSERT_EQ(rec.obs.sizes(), (std::vector<int64_t>{K, agents.agent_input_width()}));
+    for (int64_t m = 0; m < K; ++m) {
+      EXPECT_TRUE(at::equal(rec.obs[m], mode == AgentObs::group ? rec.share_obs : ctx.observations[m][2])) << m;
+    }
+  }
+  // The PPO agent sees the group already: a group PPO set is refused.
+  EXPECT_THROW(AgentSet::create(AgentAlgo::ppo, K, D, 16, 4, AgentObs::group), Error);
+  EXPECT_EQ(parse_agent_obs("group"), AgentObs::group);
+  EXPECT_THROW(parse_agent_obs("all"), Error);
+}
+
+// A learner of one --agent-obs refuses the other's trajectories, naming the mode.
+TEST(AgentPolicy, LearnerRefusesTheOtherObservationMode) {
+  PpoConfig cfg;
+  cfg.seed = 1;
+  PpoLearner own(AgentSet::create(AgentAlgo::mappo, K, D, 16, 1), cfg);
+  PpoLearner group(AgentSet::create(AgentAlgo::mappo, K, D, 16, 1, AgentObs::group), cfg);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  AgentPolicy pol(own.agents(), true, 1, true);
+  const Round r = play(own.agents(), pol, 8, gen);
+  try {
+    group.update(r.batch);
+    FAIL() << "an own batch was taken by group agents";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--agent-obs group"), std::string::npos) << e.what();
+  }
+}
 
 // MAPPO's ValueNorm: debiased running moments (so the first batch already gives its own
 // mean and variance), normalize and denormalize invert each other, and the learner's

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ATen/ATen.h>
+#include <H5Cpp.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -77,6 +78,7 @@ class ReplayShard : public ::testing::Test {
 TEST_F(ReplayShard, RoundTripAndNoTemporaryLeft) {
   const TrajectoryBatch b = sample_batch(50, 6, 3, 3, 1);
   ShardInfo info{"cafe1234", "run-7", "mappo", 12};
+  info.agent_obs = "group";
   const std::string path = dir + "/shard-000012.h5";
   write_replay_shard(path, b, info);
   EXPECT_THROW(read_file(path + ".tmp"), Error);
@@ -86,11 +88,26 @@ TEST_F(ReplayShard, RoundTripAndNoTemporaryLeft) {
   EXPECT_EQ(got.config_hash, "cafe1234");
   EXPECT_EQ(got.run_id, "run-7");
   EXPECT_EQ(got.algo, "mappo");
+  EXPECT_EQ(got.agent_obs, "group");
   EXPECT_EQ(got.iteration, 12);
   EXPECT_EQ(got.schema_version, kReplaySchemaVersion);
   // An empty batch is a valid shard too.
   write_replay_shard(dir + "/empty.h5", sample_batch(0, 0, 3, 3, 2), info);
   EXPECT_EQ(read_replay_shard(dir + "/empty.h5").num_steps(), 0);
+}
+
+// Shards written before rlae train --agent-obs existed lack the attribute: own agents.
+TEST_F(ReplayShard, WithoutAgentObsAttributeIsOwn) {
+  const std::string path = dir + "/old.h5";
+  write_replay_shard(path, sample_batch(5, 2, 3, 3, 1), {"cafe1234", "run-7", "mappo", 0});
+  {
+    H5::H5File f(path, H5F_ACC_RDWR);
+    f.removeAttr("agent_obs");
+  }
+  ShardInfo info;
+  info.agent_obs = "?";
+  read_replay_shard_unverified(path, &info);  // the edit broke the frame
+  EXPECT_EQ(info.agent_obs, "own");
 }
 
 TEST_F(ReplayShard, InconsistentBatchNamesTheField) {
@@ -155,7 +172,7 @@ TEST_F(ReplayShard, FixtureForH5py) {
   }
   j["episodes"] = {{"prompt_id", b.prompt_id}, {"task", b.task}, {"text", b.text}, {"correct", b.correct}};
   j["attrs"] = {{"schema_version", kReplaySchemaVersion}, {"config_hash", "0123abcd"},
-                {"run_id", "fixture-run"}, {"algo", "mappo"}, {"iteration", 3}};
+                {"run_id", "fixture-run"}, {"algo", "mappo"}, {"agent_obs", "own"}, {"iteration", 3}};
   write_file_atomic(prefix + ".json", j.dump());
 
   ShardInfo info;
@@ -163,6 +180,7 @@ TEST_F(ReplayShard, FixtureForH5py) {
   EXPECT_EQ(info.config_hash, "0123abcd");
   EXPECT_EQ(info.run_id, "fixture-run");
   EXPECT_EQ(info.algo, "mappo");
+  EXPECT_EQ(info.agent_obs, "own");
   EXPECT_EQ(info.iteration, 3);
   EXPECT_EQ(info.schema_version, kReplaySchemaVersion);
   const nlohmann::json back = nlohmann::json::parse(read_file(prefix + ".json"));

@@ -12,8 +12,10 @@
 #include "common/dataset.h"
 #include "common/fs.h"
 #include "common/safetensors.h"
+#include "actors/ensemble.h"
 #include "ensemble_fixtures.h"
 #include "learner/replay.h"
+#include "learner/replay_train.h"
 #include "learner/trainer.h"
 
 namespace rlae {
@@ -81,6 +83,107 @@ TEST_F(TrainerTest, WritesMetricsReplayAndCheckpoints) {
   const AgentSet agents = load_agents(c.out + "/checkpoints/ckpt-000002.safetensors", c.members);
   EXPECT_EQ(agents.num_agents(), 2);
   EXPECT_THROW(load_agents(c.out + "/checkpoints/ckpt-000002.safetensors", {dir_ + "/a", dir_ + "/c"}), Error);
+  // The agents observe their own members, and say so; a checkpoint written before
+  // --agent-obs existed (no "agent_obs") loads, and resumes, as own.
+  EXPECT_EQ(info.agent_obs, "own");
+  const std::string ckpt = c.out + "/checkpoints/ckpt-000003.safetensors";
+  auto meta = SafetensorsFile::open(ckpt)->metadata();
+  EXPECT_EQ(meta.at("agent_obs"), "own");
+  meta.erase("agent_obs");
+  NamedTensors tensors;
+  for (const auto& [name, t] : load_safetensors(ckpt)) tensors.push_back({name, t.clone()});
+  save_safetensors(ckpt, tensors, meta);
+  EXPECT_EQ(load_agents(ckpt, c.members).agent_obs, AgentObs::own);
+  EXPECT_EQ(resumable_checkpoint(c, members_fingerprint(c.members)), ckpt);
+}
+
+// --agent-obs group: a short run trains, its shards hold every agent's group
+// observation [N, K, K*D], its checkpoints say "group" and load for evaluation and
+// for rlae replay train; resuming or replaying it as own is refused before any work.
+TEST_F(TrainerTest, GroupObservationsTrainEvaluateAndRefuseOwn) {
+  TrainConfig c = config("group", 2);
+  c.agent_obs = AgentObs::group;
+  train_inprocess(c);
+  EXPECT_EQ(lines(c.out + "/metrics.jsonl").size(), 2u);
+  ShardInfo info;
+  const TrajectoryBatch b = read_replay_shard(c.out + "/replay/shard-000001.h5", &info);
+  EXPECT_EQ(info.agent_obs, "group");
+  ASSERT_EQ(b.obs.size(1), 2);                        // one agent per member
+  EXPECT_EQ(b.obs.size(2), b.share_obs.size(1));      // each sees the group: K*D
+  EXPECT_TRUE(at::equal(b.obs.select(1, 1), b.share_obs));
+  const std::string ckpt = c.out + "/checkpoints/ckpt-000002.safetensors";
+  EXPECT_EQ(SafetensorsFile::open(ckpt)->metadata().at("agent_obs"), "group");
+
+  // Loads for evaluation (what rlae eval --policy rlae:CKPT does) and steers the members.
+  const AgentSet agents = load_agents(ckpt, c.members);
+  EXPECT_EQ(agents.agent_obs, AgentObs::group);
+  EXPECT_EQ(agents.nets[1].in_dim(), b.share_obs.size(1));
+  ModelOptions mo;
+  mo.num_slots = 2;
+  mo.max_seq_len = 128;
+  std::vector<Member> members;
+  for (const auto& d : c.members) members.push_back(load_member(d, mo));
+  const UnionVocab vocab = UnionVocab::build(vocab_members(members));
+  const auto res = ensemble_decode_inprocess(
+      members, vocab,
+      [&](int) { return std::make_unique<AgentPolicy>(agents, /*sample=*/false, 0, /*record=*/false); },
+      {{"Question: What is 3 + 1?\nAnswer:", "add"}, {"Question: What is 5 + 1?\nAnswer:", "mul"}}, c.ensemble);
+  ASSERT_EQ(res.size(), 2u);
+  for (const auto& r : res) {
+    ASSERT_FALSE(r.decisions.empty());
+    EXPECT_NEAR(r.decisions[0][0] + r.decisions[0][1], 1.0f, 1e-5);
+  }
+
+  // Resuming with own agents is refused, naming both modes; with group it continues.
+  TrainConfig own = c;
+  own.agent_obs = AgentObs::own;
+  own.resume = true;
+  own.iterations = 3;
+  try {
+    train_inprocess(own);
+    FAIL() << "a group checkpoint resumed with own agents";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("--agent-obs group, but --agent-obs is own"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(ckpt), std::string::npos) << msg;
+  }
+  EXPECT_EQ(lines(c.out + "/metrics.jsonl").size(), 2u) << "the refused resume did no work";
+  TrainConfig more = c;
+  more.resume = true;
+  more.iterations = 3;
+  train_inprocess(more);
+  EXPECT_EQ(lines(c.out + "/metrics.jsonl").size(), 3u);
+
+  // rlae replay train rebuilds group agents from the shards, and refuses own ones.
+  TrainConfig replay = c;
+  replay.out = dir_ + "/group-replay";
+  const auto shards = list_replay_shards(c.out);
+  const ReplayTrainResult rr = replay_train(replay, shards, 1);
+  EXPECT_EQ(rr.updates, 3);
+  EXPECT_EQ(load_agents(rr.last_checkpoint, c.members).agent_obs, AgentObs::group);
+  replay.out = dir_ + "/own-replay";
+  replay.agent_obs = AgentObs::own;
+  try {
+    replay_train(replay, shards, 1);
+    FAIL() << "group shards replayed into own agents";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--agent-obs group, but --agent-obs is own"), std::string::npos) << e.what();
+  }
+}
+
+// The PPO agent sees the group already: --agent-obs group with --algo ppo is a
+// usage error (exit 2) before the run directory is made.
+TEST_F(TrainerTest, PpoWithGroupObservationsIsAUsageError) {
+  TrainConfig c = config("ppo-group", 1, AgentAlgo::ppo);
+  c.agent_obs = AgentObs::group;
+  EXPECT_THROW(check_train_config(c), UsageError);
+  try {
+    train_inprocess(c);
+    FAIL() << "ppo with group observations trained";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--agent-obs group is for --algo mappo"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(file_exists(c.out)) << "no work before the usage error";
 }
 
 TEST_F(TrainerTest, ResumeMatchesAnUninterruptedRun) {
