@@ -8,7 +8,7 @@
 #      experiments/tokenizers/bytelevel-1024 and experiments/tokenizers/metaspace-1280;
 #   4. pretrains the three members from the recipes in experiments/members/recipes/
 #      (rlae pretrain --config), in two lanes of one LibTorch thread each: addsub (9,000
-#      steps) on one core; muldiv (4,500 steps), then chain (4,800 steps) on the other;
+#      steps) on one core; muldiv (4,500 steps), then chain (3,300 steps) on the other;
 #      the step counts are fixed, so a rerun gives the same members; logs in runs/zoo/logs/;
 #   5. drops the checkpoints, so that only the Hugging Face directories remain.
 # Then `experiments/members/evaluate.py` measures them (see README.md).
