@@ -23,10 +23,9 @@ struct Round {
   double mean_weight_on_right = 0;
 };
 
-Round play(const AgentSet& agents, AgentPolicy& policy, int64_t rows, at::Generator& gen) {
-  const at::Tensor right = at::randint(K, {rows}, gen, at::kLong);
-  at::Tensor observations = at::randn({K, rows, D}, gen) * 0.1;
-  for (int64_t r = 0; r < rows; ++r) observations[right[r].item<int64_t>()][r][0] = 1.0f;
+// A decision context of K members over observations [K, rows, D], one prompt per row.
+DecisionContext make_context(const at::Tensor& observations) {
+  const int64_t rows = observations.size(1);
   DecisionContext ctx;
   ctx.num_members = K;
   ctx.observations = observations;
@@ -37,14 +36,27 @@ Round play(const AgentSet& agents, AgentPolicy& policy, int64_t rows, at::Genera
     ctx.solution_step.push_back(0);
     ctx.tasks.push_back("");
   }
-  at::Tensor feats = at::zeros({K, rows, kNumFeatures});
+  return ctx;
+}
+
+// Every agent's local() output as the features combine() takes [K, rows, kNumFeatures].
+at::Tensor local_features(AgentPolicy& policy, const DecisionContext& ctx) {
+  at::Tensor feats = at::zeros({K, ctx.observations.size(1), kNumFeatures});
   for (int m = 0; m < K; ++m) {
     MemberObs obs;
     const at::Tensor l = policy.local(m, obs, ctx);
     feats[m].select(1, kLocal).copy_(l.select(1, 0));
     feats[m].select(1, kLocalLogProb).copy_(l.select(1, 1));
   }
-  const at::Tensor g = policy.combine(feats, ctx);
+  return feats;
+}
+
+Round play(const AgentSet& agents, AgentPolicy& policy, int64_t rows, at::Generator& gen) {
+  const at::Tensor right = at::randint(K, {rows}, gen, at::kLong);
+  at::Tensor observations = at::randn({K, rows, D}, gen) * 0.1;
+  for (int64_t r = 0; r < rows; ++r) observations[right[r].item<int64_t>()][r][0] = 1.0f;
+  const DecisionContext ctx = make_context(observations);
+  const at::Tensor g = policy.combine(local_features(policy, ctx), ctx);
   const at::Tensor w = g / g.sum(1, true);
   std::vector<EpisodeOutcome> outcomes(static_cast<size_t>(rows));
   Round out;
@@ -101,16 +113,7 @@ TEST(Ppo, MappoWithGroupObservationsLearnsContextDependentWeights) {
 TEST(AgentPolicy, GroupObservationsReachEveryAgent) {
   constexpr int64_t rows = 6;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(21);
-  DecisionContext ctx;
-  ctx.num_members = K;
-  ctx.observations = at::randn({K, rows, D}, gen);
-  ctx.obs_dims.assign(K, D);
-  for (int64_t r = 0; r < rows; ++r) {
-    ctx.prompts.push_back(static_cast<size_t>(r));
-    ctx.span_index.push_back(0);
-    ctx.solution_step.push_back(0);
-    ctx.tasks.push_back("");
-  }
+  const DecisionContext ctx = make_context(at::randn({K, rows, D}, gen));
   DecisionContext other = ctx;  // member 1's observation changes, member 0's does not
   other.observations = ctx.observations.clone();
   other.observations[1].add_(3.0);
@@ -129,13 +132,7 @@ TEST(AgentPolicy, GroupObservationsReachEveryAgent) {
     }
     // Own mode records [K, D] per decision; group mode [K, K*D], every row the share_obs.
     AgentPolicy recording(agents, /*sample=*/true, 3, /*record=*/true);
-    at::Tensor feats = at::zeros({K, rows, kNumFeatures});
-    for (int m = 0; m < K; ++m) {
-      const at::Tensor l = recording.local(m, unused, ctx);
-      feats[m].select(1, kLocal).copy_(l.select(1, 0));
-      feats[m].select(1, kLocalLogProb).copy_(l.select(1, 1));
-    }
-    recording.combine(feats, ctx);
+    recording.combine(local_features(recording, ctx), ctx);
     const auto records = recording.take_records();
     ASSERT_EQ(records.size(), static_cast<size_t>(rows));
     const DecisionRecord& rec = records.at(2).front();

@@ -109,6 +109,17 @@ double mean(const std::vector<double>& v, size_t from, size_t n) {
   return s / static_cast<double>(n);
 }
 
+// The runs of `parts` (an interrupted run and its resumption) trained exactly what `whole` did:
+// the same loss at every step and the same final weights.
+void expect_same_run(const PretrainResult& whole, const std::string& whole_out,
+                     const std::vector<PretrainResult>& parts, const std::string& parts_out) {
+  std::vector<double> joined;
+  for (const PretrainResult& r : parts) joined.insert(joined.end(), r.losses.begin(), r.losses.end());
+  ASSERT_EQ(joined.size(), whole.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], whole.losses[i]) << "step " << i + 1;
+  EXPECT_EQ(read_file(whole_out + "/model.safetensors"), read_file(parts_out + "/model.safetensors"));
+}
+
 TEST_F(Pretrain, LossFallsAndTheOutputIsAModel) {
   PretrainConfig c = tiny("falls");
   c.dev_data = root_ + "/dev.jsonl";
@@ -176,11 +187,7 @@ TEST_F(Pretrain, ResumeContinuesIdentically) {
   EXPECT_EQ(c.first_step, 12);
   EXPECT_EQ(c.last_step, 24);
 
-  std::vector<double> joined = b.losses;
-  joined.insert(joined.end(), c.losses.begin(), c.losses.end());
-  ASSERT_EQ(joined.size(), a.losses.size());
-  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], a.losses[i]) << "step " << i + 1;
-  EXPECT_EQ(read_file(full.out + "/model.safetensors"), read_file(part.out + "/model.safetensors"));
+  expect_same_run(a, full.out, {b, c}, part.out);
   // metrics.jsonl holds each step once.
   std::ifstream in(part.out + "/metrics.jsonl");
   std::string line;
@@ -273,11 +280,7 @@ TEST_F(Pretrain, WordNoiseResumesIdentically) {
   part.stop_after = 0;
   part.resume = true;
   const PretrainResult c = pretrain(part);
-  std::vector<double> joined = b.losses;
-  joined.insert(joined.end(), c.losses.begin(), c.losses.end());
-  ASSERT_EQ(joined.size(), a.losses.size());
-  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], a.losses[i]) << "step " << i + 1;
-  EXPECT_EQ(read_file(full.out + "/model.safetensors"), read_file(part.out + "/model.safetensors"));
+  expect_same_run(a, full.out, {b, c}, part.out);
 }
 
 TEST(WordNoise, ReplacesLetterWordsAndKeepsNumbers) {
