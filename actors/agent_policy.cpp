@@ -25,9 +25,13 @@ AgentObs parse_agent_obs(const std::string& name) {
 
 const char* agent_obs_name(AgentObs obs) { return obs == AgentObs::own ? "own" : "group"; }
 
+void check_agent_obs(AgentAlgo algo, AgentObs obs, const std::string& context) {
+  RLAE_USAGE_CHECK(algo == AgentAlgo::mappo || obs == AgentObs::own, context,
+                   ": --agent-obs group is for --algo mappo (the ppo agent sees the whole group already)");
+}
+
 AgentSet AgentSet::create(AgentAlgo algo, int64_t K, int64_t D, int64_t hidden, uint64_t seed, AgentObs agent_obs) {
-  RLAE_CHECK(algo == AgentAlgo::mappo || agent_obs == AgentObs::own,
-             "agents: --agent-obs group is for --algo mappo (the ppo agent sees the group's observation already)");
+  check_agent_obs(algo, agent_obs, "agents");
   AgentSet s;
   s.algo = algo;
   s.agent_obs = agent_obs;

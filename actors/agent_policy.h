@@ -25,6 +25,9 @@ const char* agent_algo_name(AgentAlgo algo);
 enum class AgentObs { own, group };
 AgentObs parse_agent_obs(const std::string& name);  // "own" | "group"
 const char* agent_obs_name(AgentObs obs);
+// rlae::UsageError "<context>: --agent-obs group is for --algo mappo ..." for ppo with group:
+// the one check behind rlae train's options, its config check and AgentSet::create.
+void check_agent_obs(AgentAlgo algo, AgentObs obs, const std::string& context);
 
 // The agents' networks for K members with observation width D (padded):
 //   mappo own: K nets, D -> 1;   mappo group: K nets, K*D -> 1;   ppo: one net, K*D -> K.
@@ -35,7 +38,7 @@ struct AgentSet {
   int64_t obs_width = 0;  // D, one member's observation
   std::vector<AgentNet> nets;
 
-  // rlae::Error for ppo with AgentObs::group.
+  // check_agent_obs(algo, agent_obs, "agents").
   static AgentSet create(AgentAlgo algo, int64_t num_members, int64_t obs_width, int64_t hidden, uint64_t seed,
                          AgentObs agent_obs = AgentObs::own);
   NamedTensors named_parameters() const;  // "agent<i>.l1.weight", ...

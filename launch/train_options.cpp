@@ -105,8 +105,7 @@ TrainConfig train_config_from(const po::variables_map& vm) {
   RLAE_USAGE_CHECK(cfg.ensemble.span >= 1 && cfg.ensemble.max_new_tokens >= 1 && cfg.ensemble.top_k >= 1,
                    "rlae train: --span, --max-new-tokens and --top-k must be >= 1");
   // Here as well as in check_train_config: rlae sweep plan refuses such a trial.
-  RLAE_USAGE_CHECK(cfg.algo == AgentAlgo::mappo || cfg.agent_obs == AgentObs::own,
-                   "rlae train: --agent-obs group is for --algo mappo (the ppo agent sees the whole group already)");
+  check_agent_obs(cfg.algo, cfg.agent_obs, "rlae train");
 
   return cfg;
 }

@@ -179,8 +179,7 @@ void check_train_config(const TrainConfig& cfg) {
                    cfg.checkpoint_every);
   RLAE_USAGE_CHECK(cfg.groups >= 1, "rlae train: --groups must be >= 1, got ", cfg.groups);
   RLAE_USAGE_CHECK(cfg.slots >= 1, "rlae train: --slots must be >= 1, got ", cfg.slots);
-  RLAE_USAGE_CHECK(cfg.algo == AgentAlgo::mappo || cfg.agent_obs == AgentObs::own,
-                   "rlae train: --agent-obs group is for --algo mappo (the ppo agent sees the whole group already)");
+  check_agent_obs(cfg.algo, cfg.agent_obs, "rlae train");
   RLAE_USAGE_CHECK(cfg.agent_hidden >= 1 && cfg.ppo.critic_hidden >= 1,
                    "rlae train: --agent-hidden and --critic-hidden must be >= 1, got ", cfg.agent_hidden, " and ",
                    cfg.ppo.critic_hidden);

@@ -143,11 +143,7 @@ int64_t Loop::add_word_noise(Rows& rows, int64_t T, std::deque<Example>& store) 
       }
       used += static_cast<int64_t>(row[k]->ids.size());
     }
-    if (c_.packing && used > T) {  // the row keeps its originals, which fit
-      for (const Example* e : rows[r]) longest = std::max<int64_t>(longest, static_cast<int64_t>(e->ids.size()));
-      continue;
-    }
-    rows[r] = std::move(row);
+    if (!c_.packing || used <= T) rows[r] = std::move(row);  // else the row keeps its originals, which fit
     for (const Example* e : rows[r]) longest = std::max<int64_t>(longest, static_cast<int64_t>(e->ids.size()));
   }
   return c_.packing ? T : longest;
